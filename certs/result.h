@@ -1,15 +1,15 @@
-// Result<T>: the value of an operation that can fail in an expected way (bad input, unreachable node,
-// a file that is not what it should be). Programmer errors are not Results: they are CHECKs.
+// Result<T>: the value of an operation that can fail in an expected way (bad input, unreachable
+// node, a file that is not what it should be). Programmer errors are not Results: they are CHECKs.
 //
-// An Error carries one human sentence that names the thing (file, line, node, flag) and says what to
-// do about it. It is what the user reads, so callers add context rather than replace it:
+// An Error carries one human sentence that names the thing (file, line, node, flag) and says what
+// to do about it. It is what the user reads, so callers add context rather than replace it:
 //   return Error("node h2: " + r.error().message);
 //
 // Thread-safety: plain values; no shared state.
 #pragma once
 
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <variant>
@@ -54,6 +54,8 @@ class [[nodiscard]] Result {
 // Result<void>: success or an Error.
 struct Ok {};
 using Status = Result<Ok>;
-inline Status ok_status() { return Ok{}; }
+inline Status ok_status() {
+  return Ok{};
+}
 
 }  // namespace certs
