@@ -1,0 +1,115 @@
+#include "kvserver/storage/snapshot_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "kvserver/storage/coding.h"
+#include "kvserver/storage/crc32c.h"
+#include "kvserver/storage/file_util.h"
+
+namespace storage {
+namespace {
+
+constexpr std::string_view kMagic = "KVSNAP01";
+constexpr std::string_view kSuffix = ".snap";
+
+}  // namespace
+
+std::string snapshot_file_name(raft::Term term, raft::Index index) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%016llx-%016llx", static_cast<unsigned long long>(term),
+                static_cast<unsigned long long>(index));
+  return std::string(buf) + std::string(kSuffix);
+}
+
+std::string encode_snapshot_file(const raft::Snapshot& snapshot) {
+  std::string out(kMagic);
+  encode_snapshot_metadata(out, snapshot.metadata);
+  put_u64(out, snapshot.data.size());
+  out.append(snapshot.data);
+  put_u32(out, crc32c::value(out));
+  return out;
+}
+
+certs::Result<raft::Snapshot> decode_snapshot_file(std::string_view bytes,
+                                                   const std::string& path) {
+  const std::string damaged = "snapshot file " + path + " is damaged: ";
+  if (bytes.size() < kMagic.size() + 4 || bytes.substr(0, kMagic.size()) != kMagic) {
+    return certs::Error(damaged + "not a snapshot file (bad magic or too short)");
+  }
+  const std::string_view body = bytes.substr(0, bytes.size() - 4);
+  if (crc32c::value(body) != load_u32(bytes.data() + body.size())) {
+    return certs::Error(damaged + "CRC32C mismatch");
+  }
+  Reader r(body.substr(kMagic.size()));
+  raft::Snapshot snap;
+  auto meta = read_snapshot_metadata(r);
+  const std::uint64_t n = r.u64();
+  if (!meta || !r.ok() || n > body.size()) return certs::Error(damaged + "bad lengths");
+  snap.data = std::string(r.bytes(n));
+  if (!r.done()) return certs::Error(damaged + "bad lengths");
+  snap.metadata = std::move(*meta);
+  return snap;
+}
+
+certs::Result<SnapshotStore> SnapshotStore::open(const std::string& dir) {
+  if (auto st = ensure_dir(dir); !st) return st.error();
+  return SnapshotStore(dir);
+}
+
+std::string SnapshotStore::path_for(raft::Term term, raft::Index index) const {
+  return dir_ + "/" + snapshot_file_name(term, index);
+}
+
+void SnapshotStore::save(const raft::Snapshot& snapshot) {
+  const std::string path = path_for(snapshot.metadata.term, snapshot.metadata.index);
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) fail_stop("create " + tmp, errno);
+  pwrite_all(fd, encode_snapshot_file(snapshot), 0, tmp);
+  fullsync(fd, tmp);
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) fail_stop("rename " + tmp + " to " + path, errno);
+  sync_dir(dir_);
+}
+
+certs::Result<raft::Snapshot> SnapshotStore::load(const raft::SnapshotMetadata& metadata) const {
+  const std::string path = path_for(metadata.term, metadata.index);
+  auto bytes = read_file(path);
+  if (!bytes) {
+    return certs::Error("the WAL names snapshot " + path + " but it cannot be read (" +
+                        bytes.error().message + ")");
+  }
+  auto snap = decode_snapshot_file(*bytes, path);
+  if (!snap) return snap;
+  if (!(snap->metadata == metadata)) {
+    return certs::Error("snapshot file " + path + " holds different metadata than the WAL names");
+  }
+  return snap;
+}
+
+std::size_t SnapshotStore::remove_older_than(raft::Index index) {
+  std::size_t removed = 0;
+  auto names = list_files(dir_, "");
+  if (!names) fail_stop("list " + dir_ + ": " + names.error().message, EIO);
+  for (const std::string& name : *names) {
+    bool remove = name.ends_with(".tmp");
+    // <term>-<index>.snap: the index is the 16 hex digits after the dash.
+    if (name.size() == 16 + 1 + 16 + kSuffix.size() && name.ends_with(kSuffix)) {
+      const raft::Index i = std::strtoull(name.substr(17, 16).c_str(), nullptr, 16);
+      remove = i < index;
+    }
+    if (!remove) continue;
+    const std::string path = dir_ + "/" + name;
+    if (::unlink(path.c_str()) != 0) fail_stop("delete old snapshot " + path, errno);
+    ++removed;
+  }
+  if (removed > 0) sync_dir(dir_);
+  return removed;
+}
+
+}  // namespace storage

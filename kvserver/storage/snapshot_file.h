@@ -1,0 +1,48 @@
+// Snapshot files: one raft::Snapshot (metadata + the state machine image) per file, in the data
+// dir's snap/ directory, named `<term:016x>-<index:016x>.snap` so they sort by term, then index.
+//
+// On-disk format (integers little-endian):
+//   file := magic "KVSNAP01" | SnapshotMetadata (coding.h) | data_len u64 | data | crc32c u32
+//   crc32c covers every byte before it.
+// A file is written as `<name>.tmp`, fsynced, renamed to `<name>`, and the directory fsynced: a
+// crash leaves either no file or a whole one under the final name (a stray .tmp is removed later).
+// Reading checks the magic, the lengths and the CRC; any mismatch is an Error naming the file.
+//
+// Thread-safety: none; one owner. Write/fsync failures are fail-stop (file_util.h).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "certs/result.h"
+#include "kvserver/raft/types.h"
+
+namespace storage {
+
+std::string snapshot_file_name(raft::Term term, raft::Index index);
+
+// The bytes of a snapshot file, and back. `path` only names the file in errors.
+std::string encode_snapshot_file(const raft::Snapshot& snapshot);
+certs::Result<raft::Snapshot> decode_snapshot_file(std::string_view bytes, const std::string& path);
+
+class SnapshotStore {
+ public:
+  // Creates `dir` (0700) if missing.
+  static certs::Result<SnapshotStore> open(const std::string& dir);
+
+  const std::string& dir() const { return dir_; }
+  std::string path_for(raft::Term term, raft::Index index) const;
+
+  // Makes `snapshot` durable under its final name (temp file, fsync, rename, fsync dir).
+  void save(const raft::Snapshot& snapshot);
+  // Reads and verifies the snapshot the WAL's marker names.
+  certs::Result<raft::Snapshot> load(const raft::SnapshotMetadata& metadata) const;
+  // Deletes snapshot files for indexes below `index` and leftover .tmp files. Returns the count.
+  std::size_t remove_older_than(raft::Index index);
+
+ private:
+  explicit SnapshotStore(std::string dir) : dir_(std::move(dir)) {}
+  std::string dir_;
+};
+
+}  // namespace storage

@@ -1,0 +1,179 @@
+// Wal's write side and read side; open() and recovery live in wal_open.cpp.
+#include "kvserver/storage/wal.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+
+#include "kvserver/storage/coding.h"
+#include "kvserver/storage/file_util.h"
+#include "kvserver/storage/wal_payloads.h"
+
+namespace storage {
+namespace {
+
+[[noreturn]] void check_failed(const char* what, raft::Index a, raft::Index b) {
+  std::fprintf(stderr, "storage: Wal precondition failed: %s (%llu, %llu)\n", what,
+               static_cast<unsigned long long>(a), static_cast<unsigned long long>(b));
+  std::abort();
+}
+
+}  // namespace
+
+std::uint64_t Wal::add_record(std::string& batch, RecordType type, const std::string& payload) {
+  const std::uint64_t bytes = kRecordHeaderBytes + payload.size();
+  const std::uint64_t used = current().write_offset() + batch.size();
+  // Roll unless the segment holds nothing but its header: a record bigger than a whole segment
+  // then gets a segment of its own (which grows past segment_bytes) instead of rolling forever.
+  if (used + bytes > options_.segment_bytes && used > segments_.back().header_end) roll(batch);
+  const std::uint64_t offset = current().write_offset() + batch.size();
+  append_record(batch, type, payload);
+  return offset;
+}
+
+void Wal::roll(std::string& batch) {
+  flush(batch);  // the old segment is complete and durable before the next one exists
+  start_segment(current().seq() + 1);
+}
+
+void Wal::start_segment(std::uint64_t seq) {
+  segments_.push_back(SegmentSlot{
+      Segment::create(options_.dir, seq, options_.segment_bytes, options_.preallocate), 0, 0});
+  SegmentHeader h;
+  h.seq = seq;
+  h.hard_state = hard_state_;
+  h.snapshot = snapshot_;
+  h.prev_index = log_.last_index();
+  h.prev_term = log_.term_at(h.prev_index);
+  std::string batch;
+  append_record(batch, RecordType::kSegmentHeader, encode_segment_header(h));
+  current().append(batch);  // synced with the batch that follows (or flush())
+  segments_.back().header_end = batch.size();
+}
+
+void Wal::flush(std::string& batch) {
+  if (!batch.empty()) current().append(batch);
+  batch.clear();
+  current().sync();
+  ++sync_count_;
+}
+
+void Wal::save(const raft::HardState& hs, std::span<const raft::Entry> entries) {
+  const bool hs_changed = !hs.empty() && hs != hard_state_;
+  if (entries.empty() && !hs_changed) return;
+  std::string batch;
+  std::string payload;
+  for (const raft::Entry& e : entries) {
+    if (e.index <= snapshot_.index)
+      check_failed("entry at or below the snapshot", e.index, snapshot_.index);
+    if (&e != &entries.front() && e.index != (&e - 1)->index + 1) {
+      check_failed("entries not consecutive", (&e - 1)->index, e.index);
+    }
+    payload.clear();
+    encode_entry(payload, e);
+    const std::uint64_t offset = add_record(batch, RecordType::kEntry, payload);
+    const EntryLocation loc{e.term, current().seq(), offset,
+                            static_cast<std::uint32_t>(kRecordHeaderBytes + payload.size())};
+    if (const char* err = log_.append(e.index, loc)) check_failed(err, e.index, log_.last_index());
+    raft::Index& max = segments_.back().max_entry_index;
+    if (e.index > max) max = e.index;
+  }
+  if (hs_changed) {
+    payload.clear();
+    encode_hard_state(payload, hs);
+    add_record(batch, RecordType::kHardState, payload);
+    hard_state_ = hs;
+  }
+  flush(batch);
+}
+
+void Wal::mark_snapshot(const raft::SnapshotMetadata& metadata) {
+  if (metadata.index < snapshot_.index) {
+    check_failed("snapshot older than the current one", metadata.index, snapshot_.index);
+  }
+  const bool keep = metadata.index <= log_.last_index() && metadata.index >= log_.base_index() &&
+                    log_.term_at(metadata.index) == metadata.term;
+  std::string batch;
+  add_record(batch, RecordType::kSnapshot, encode_snapshot_marker({metadata, keep}));
+  flush(batch);
+  if (keep) {
+    log_.drop_through(metadata.index);
+  } else {
+    log_.reset(metadata.index, metadata.term);
+  }
+  snapshot_ = metadata;
+}
+
+std::size_t Wal::release_to(raft::Index index) {
+  if (index > snapshot_.index) check_failed("release beyond the snapshot", index, snapshot_.index);
+  std::size_t released = 0;
+  while (segments_.size() > 1 && segments_.front().max_entry_index <= index) {
+    const std::string path = segments_.front().segment.path();
+    if (::unlink(path.c_str()) != 0) fail_stop("delete released WAL segment " + path, errno);
+    segments_.pop_front();
+    ++released;
+  }
+  if (released > 0) sync_dir(options_.dir);
+  return released;
+}
+
+raft::Term Wal::term(raft::Index i) const {
+  if (i < snapshot_.index || i > log_.last_index()) {
+    check_failed("term() outside [snapshot index, last index]", i, log_.last_index());
+  }
+  return i == snapshot_.index ? snapshot_.term : log_.term_at(i);
+}
+
+std::vector<raft::Entry> Wal::entries(raft::Index lo, raft::Index hi,
+                                      std::uint64_t max_bytes) const {
+  if (lo < first_index() || lo > hi || hi > log_.last_index() + 1) {
+    check_failed("entries() range outside [first index, last index + 1]", lo, hi);
+  }
+  // Decide how many entries fit before reading anything.
+  raft::Index end = lo;
+  std::uint64_t total = 0;
+  while (end < hi) {
+    const std::uint64_t bytes = log_.at(end).record_bytes;
+    if (end > lo && total + bytes > max_bytes) break;
+    total += bytes;
+    ++end;
+  }
+  std::vector<raft::Entry> out;
+  out.reserve(end - lo);
+  raft::Index i = lo;
+  while (i < end) {
+    // One pread per run of records that sit back to back in one segment.
+    const EntryLocation& first = log_.at(i);
+    raft::Index j = i + 1;
+    std::uint64_t run_end = first.offset + first.record_bytes;
+    while (j < end && log_.at(j).segment_seq == first.segment_seq && log_.at(j).offset == run_end) {
+      run_end += log_.at(j).record_bytes;
+      ++j;
+    }
+    const Segment& seg = segments_[first.segment_seq - segments_.front().segment.seq()].segment;
+    auto chunk = seg.read(first.offset, run_end - first.offset);
+    if (!chunk) fail_stop(chunk.error().message, EIO);
+    std::size_t pos = 0;
+    for (raft::Index k = i; k < j; ++k) {
+      const ParsedRecord r = parse_record(*chunk, pos);
+      std::optional<raft::Entry> e;
+      if (r.kind == ParsedRecord::Kind::kOk && r.type == RecordType::kEntry) {
+        e = decode_entry(r.payload);
+      }
+      if (!e || e->index != k || e->term != log_.at(k).term) {
+        // The file changed under us after it was written and read back: stop, never serve it.
+        fail_stop("WAL " + seg.path() + " at byte offset " + std::to_string(log_.at(k).offset) +
+                      ": entry " + std::to_string(k) + " no longer reads back as written",
+                  EIO);
+      }
+      out.push_back(std::move(*e));
+      pos = r.end;
+    }
+    i = j;
+  }
+  return out;
+}
+
+}  // namespace storage
