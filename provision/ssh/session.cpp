@@ -223,14 +223,12 @@ Result<CommandResult> Session::exec(const std::string& command, const RunOptions
     }
     // A short read timeout bounds how late we notice the deadline and stderr-only output.
     const int n = ssh_channel_read_timeout(channel, buffer, sizeof buffer, 0, 50);
+    if (n > 0) result.stdout_text.append(buffer, static_cast<size_t>(n));  // before drain_stderr()
     if (n == SSH_ERROR || !drain_stderr()) {
       return Error(where + ": lost the connection while running `" + command +
                    "` (libssh: " + ssh_get_error(session_) + ")");
     }
-    if (n > 0) {
-      result.stdout_text.append(buffer, static_cast<size_t>(n));
-      continue;
-    }
+    if (n > 0) continue;
     if (ssh_channel_is_eof(channel) || ssh_channel_is_closed(channel)) break;
   }
   if (!drain_stderr()) {

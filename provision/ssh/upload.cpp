@@ -158,11 +158,6 @@ Status write_direct(Session& session, std::string_view bytes, const std::string&
   Result<sftp_session_struct*> s = session.sftp();
   if (!s) return s.error();
   sftp_session sftp = *s;
-  // Plain SFTP rename refuses to replace an existing file; only posix-rename is atomic replace.
-  if (sftp_extension_supported(sftp, "posix-rename@openssh.com", "1") != 1) {
-    return Error(where + ": the SFTP server lacks posix-rename@openssh.com, so " + path +
-                 " cannot be replaced atomically - use OpenSSH's sftp-server on the node");
-  }
   const std::string tmp = dir + "/." + base + ".provision-tmp-" + random_suffix();
   if (Status w = sftp_write_file(session, tmp, bytes, true, deadline, options.timeout_ms); !w)
     return w;
@@ -174,16 +169,17 @@ Status write_direct(Session& session, std::string_view bytes, const std::string&
     return fail(where + ": chmod " + octal(options.mode) + " " + tmp +
                 " failed: " + sftp_error_text(sftp_get_error(sftp)));
   }
+  RunOptions run_options;
+  run_options.timeout_ms = options.timeout_ms;
   if (const std::string chown = chown_command(options, shell_quote(tmp)); !chown.empty()) {
-    RunOptions run_options;
-    run_options.timeout_ms = options.timeout_ms;
     if (Result<CommandResult> r = session.run(chown, run_options); !r)
       return fail(r.error().message);
   }
-  if (sftp_rename(sftp, tmp.c_str(), path.c_str()) != SSH_OK) {
-    return fail(where + ": renaming " + tmp + " over " + path +
-                " failed: " + sftp_error_text(sftp_get_error(sftp)));
-  }
+  // libssh 0.10's sftp_rename() sends plain SSH_FXP_RENAME, which OpenSSH refuses when the target
+  // exists (seen in upload_test), and libssh 0.10 has no public call for posix-rename@openssh.com.
+  // `mv -T` within one directory is rename(2): the same atomic replace, one more round trip.
+  const std::string mv = "mv -f -T -- " + shell_quote(tmp) + " " + shell_quote(path);
+  if (Result<CommandResult> r = session.run(mv, run_options); !r) return fail(r.error().message);
   return certs::ok_status();
 }
 

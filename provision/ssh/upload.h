@@ -5,11 +5,10 @@
 //   1. Probe the target with one remote command (`stat` + `sha256sum`, under sudo when privileged):
 //      same sha256, mode and owner -> outcome kUnchanged, zero bytes sent. Same content but other
 //      mode/owner -> chmod/chown in place, outcome kMetadataFixed.
-//   2. Without sudo (root login or privileged=false): SFTP-write a temp file
-//   ".NAME.provision-tmp-RAND"
-//      in the target's own directory (O_EXCL, 0600), fsync it (fsync@openssh.com), chmod (and chown
-//      when asked), then rename it over the target (posix-rename@openssh.com: atomic replace). Any
-//      failure removes the temp file.
+//   2. Without sudo (root login, or privileged=false): SFTP-write a temp file next to the target,
+//      ".NAME.provision-tmp-RAND" (O_EXCL, 0600), fsync it (fsync@openssh.com), chmod (and chown
+//      when asked), then rename it over the target with `mv -f -T` (rename(2): atomic replace; see
+//      upload.cpp for why not SFTP rename). Any failure removes the temp file.
 //   3. With sudo (spec.sudo and privileged): SFTP-write into a private `mktemp -d` directory of the
 //      login user, then one `sudo -n sh -c` that installs it (mode/owner) under a temp name next to
 //      the target, syncs it and `mv -T`s it over the target (rename(2)); the private dir is
