@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# e2e test of scripts/test-hosts: boots 2 local test hosts and checks, from the outside, that they are
+# what the other e2e tests rely on: distinct Debian machines with systemd as PID 1, their own
+# hostname, machine-id and host keys, reachable from this machine over SSH with strict host key
+# checking against the generated known_hosts, and from each other; then `down` leaves nothing behind.
+# Needs root (namespaces, bridge, containers): without it this test fails, it never skips.
+# Honours TEST_HOSTS_DIR like the script (default: the machine-wide cached rootfs).
+set -uo pipefail
+
+REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TH=$REPO_DIR/scripts/test-hosts
+STATE_DIR=${TEST_HOSTS_DIR:-/var/lib/kvprovision-test-hosts}
+WORK=$(mktemp -d /tmp/test-hosts-e2e.XXXXXX)
+failures=0
+checks=0
+
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+# check DESCRIPTION COMMAND...: runs COMMAND; a non-zero status is a failure naming DESCRIPTION.
+check() {
+  local what=$1
+  shift
+  checks=$((checks + 1))
+  if "$@"; then echo "ok: $what"; else fail "$what"; fi
+}
+distinct() { [ -n "$1" ] && [ -n "$2" ] && [ "$1" != "$2" ]; }
+now_s() { date +%s.%N; }
+since_s() { awk -v s="$1" -v e="$(now_s)" 'BEGIN { printf "%.1f", e - s }'; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "FAIL: test_hosts_test.sh must run as root (scripts/test-hosts creates namespaces and containers)" >&2
+  exit 1
+fi
+
+cleanup() {
+  [ "${downed:-0}" = 1 ] || "$TH" down >/dev/null 2>&1
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+node_ssh() { # node_ssh ADDRESS KNOWN_HOSTS COMMAND
+  ssh -F /dev/null -i "$STATE_DIR/id_ed25519" -o IdentitiesOnly=yes -o BatchMode=yes \
+    -o ConnectTimeout=5 -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$2" \
+    -o GlobalKnownHostsFile=/dev/null -o LogLevel=ERROR -l root "$1" "$3" </dev/null
+}
+
+# The script itself must refuse to run unprivileged, loudly.
+if command -v setpriv >/dev/null; then
+  out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$TH" status 2>&1)
+  rc=$?
+  check "test-hosts refuses to run as non-root (rc=$rc)" [ "$rc" -ne 0 ]
+  check "test-hosts says it needs root" grep -q 'must run as root' <<<"$out"
+fi
+
+start=$(now_s)
+"$TH" up 2 --inventory "$WORK/inventory.yaml" || {
+  echo "FAIL: scripts/test-hosts up 2 failed" >&2
+  exit 1
+}
+echo "figure: up 2 took $(since_s "$start") s"
+known_hosts=$STATE_DIR/known_hosts
+check "known_hosts exists" test -s "$known_hosts"
+
+declare -A machine_id host_key
+pids=()
+for i in 1 2; do
+  node=h$i
+  addr=10.213.0.$((10 + i))
+  pids+=("$(cat "$STATE_DIR/nodes/$node/pid")")
+  out=$(node_ssh "$addr" "$known_hosts" \
+    'cat /proc/1/comm; hostname; cat /etc/machine-id; ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub; systemctl is-system-running')
+  check "$node: ssh with the test key and strict host key checking" [ -n "$out" ]
+  mapfile -t f <<<"$out"
+  check "$node: PID 1 is systemd (got '${f[0]:-}')" [ "${f[0]:-}" = systemd ]
+  check "$node: hostname is $node (got '${f[1]:-}')" [ "${f[1]:-}" = "$node" ]
+  check "$node: machine-id is 32 hex digits (got '${f[2]:-}')" grep -Eq '^[0-9a-f]{32}$' <<<"${f[2]:-}"
+  check "$node: systemd is running or degraded (got '${f[4]:-}')" grep -Eqx 'running|degraded' <<<"${f[4]:-}"
+  machine_id[$node]=${f[2]:-}
+  host_key[$node]=$(awk '{ print $2 }' <<<"${f[3]:-}")
+  # The key the node serves must be the one on its own disk, as known_hosts lists it.
+  disk_key=$(cut -d' ' -f1-2 "$STATE_DIR/nodes/$node/upper/etc/ssh/ssh_host_ed25519_key.pub")
+  check "$node: known_hosts lists its on-disk ed25519 key as [$addr]:22" \
+    grep -qxF -e "[$addr]:22 $disk_key" "$known_hosts"
+  check "$node: known_hosts lists its on-disk ed25519 key as $addr" \
+    grep -qxF -e "$addr $disk_key" "$known_hosts"
+  # Strict checking must actually be in force: an empty known_hosts must be refused.
+  : >"$WORK/empty_known_hosts"
+  node_ssh "$addr" "$WORK/empty_known_hosts" true 2>/dev/null
+  rc=$?
+  check "$node: ssh refuses an unknown host key (rc=$rc)" [ "$rc" -eq 255 ]
+done
+check "machine-ids differ (${machine_id[h1]} vs ${machine_id[h2]})" \
+  distinct "${machine_id[h1]}" "${machine_id[h2]}"
+check "host keys differ (${host_key[h1]} vs ${host_key[h2]})" \
+  distinct "${host_key[h1]}" "${host_key[h2]}"
+
+# Node to node: each reads the other's SSH banner, by address and by name.
+banner() { printf "timeout 5 bash -c 'exec 3<>/dev/tcp/%s/22; head -c 7 <&3'" "$1"; }
+for pair in "h1 10.213.0.11 h2 10.213.0.12" "h2 10.213.0.12 h1 10.213.0.11"; do
+  read -r from from_addr to to_addr <<<"$pair"
+  out=$(node_ssh "$from_addr" "$known_hosts" "$(banner "$to_addr")")
+  check "$from reaches $to's sshd at $to_addr (got '$out')" [ "$out" = SSH-2.0 ]
+  out=$(node_ssh "$from_addr" "$known_hosts" "$(banner "$to")")
+  check "$from reaches $to's sshd by name (got '$out')" [ "$out" = SSH-2.0 ]
+done
+
+# The inventory provision reads.
+inv=$WORK/inventory.yaml
+check "inventory names its generator" grep -q '^# Generated by: scripts/test-hosts up 2' "$inv"
+check "inventory pki dir is next to it" grep -qx "  dir: $WORK/pki" "$inv"
+check "inventory identity_file" grep -qx "  identity_file: $STATE_DIR/id_ed25519" "$inv"
+check "inventory known_hosts" grep -qx "  known_hosts: $known_hosts" "$inv"
+check "inventory kvserver binary" grep -qx "  binary: $REPO_DIR/build/bin/kvserver" "$inv"
+check "inventory lists h1 and h2 at their addresses" \
+  grep -qzF $'  - name: h1\n    address: 10.213.0.11\n    dns: [h1]\n  - name: h2\n    address: 10.213.0.12\n    dns: [h2]\n' "$inv"
+token=$(sed -n 's/^  token: //p' "$inv")
+check "inventory token is local-<hex> (got '$token')" grep -Eqx 'local-[0-9a-f]+' <<<"$token"
+
+# Idempotent: a second up keeps the running nodes (same PIDs) and the token.
+start=$(now_s)
+check "second up 2 succeeds" "$TH" up 2 --inventory "$inv"
+echo "figure: up 2 with both nodes running took $(since_s "$start") s"
+check "second up kept the nodes (PIDs ${pids[*]})" \
+  [ "$(cat "$STATE_DIR/nodes/h1/pid") $(cat "$STATE_DIR/nodes/h2/pid")" = "${pids[*]}" ]
+check "second up kept the token" grep -qx "  token: $token" "$inv"
+check "status lists h1 and h2 running" bash -c "\"$TH\" status | grep -c ' running for ' | grep -qx 2"
+
+start=$(now_s)
+check "down succeeds" "$TH" down
+downed=1
+echo "figure: down took $(since_s "$start") s"
+for pid in "${pids[@]}"; do
+  # A zombie is not a running nspawn; only a live process with nspawn's name is a leftover.
+  check "nspawn pid $pid is gone" bash -c "! grep -qs systemd-nspawn /proc/$pid/cmdline"
+done
+check "no kvp network namespace left" bash -c '! ip netns list | grep -q "^kvp-"'
+check "no kvpbr0 bridge left" bash -c '! ip link show dev kvpbr0 >/dev/null 2>&1'
+check "no kvpv- veth left" bash -c '! ip -o link show | grep -q "kvpv-"'
+check "no node cgroups left" bash -c '! ls -d /sys/fs/cgroup/*/kvp-h* /sys/fs/cgroup/kvp-h* 2>/dev/null | grep -q .'
+check "no node state dirs left" test ! -e "$STATE_DIR/nodes"
+check "down with nothing running succeeds" "$TH" down
+
+echo "$((checks - failures))/$checks checks passed"
+[ "$failures" -eq 0 ]
