@@ -1,5 +1,6 @@
 #include "provision/ssh/remote_shell.h"
 
+#include <cstdio>
 #include <vector>
 
 namespace provision::ssh {
@@ -19,6 +20,13 @@ std::string shell_quote(std::string_view word) {
 
 std::string sudo_wrap(std::string_view command) {
   return "sudo -n -- sh -c " + shell_quote(command);
+}
+
+std::string timeout_wrap(std::string_view command_line, int timeout_ms, int kill_grace_ms) {
+  char seconds[64];
+  std::snprintf(seconds, sizeof seconds, "%d.%03d %d.%03d", kill_grace_ms / 1000,
+                kill_grace_ms % 1000, timeout_ms / 1000, timeout_ms % 1000);
+  return "timeout -k " + std::string(seconds) + " " + std::string(command_line);
 }
 
 std::optional<std::string> explain_sudo_failure(std::string_view stderr_text,

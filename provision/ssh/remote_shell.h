@@ -21,6 +21,10 @@ std::string shell_quote(std::string_view word);
 // `sudo -n -- sh -c '<command>'`.
 std::string sudo_wrap(std::string_view command);
 
+// `timeout -k GRACE SECS <command_line>`: coreutils ends the command on the node after
+// timeout_ms (TERM, then KILL after kill_grace_ms); exit status 124 or 137 then.
+std::string timeout_wrap(std::string_view command_line, int timeout_ms, int kill_grace_ms);
+
 // If stderr shows sudo itself refused (rather than the command failing), a sentence saying why and
 // what to do, e.g. that NOPASSWD must be configured for `user`. nullopt when sudo was not the
 // cause.

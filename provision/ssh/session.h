@@ -11,11 +11,11 @@
 // so a stray config entry cannot silently redirect a node.
 //
 // Commands: exec() returns whatever the command did (exit code, stdout, stderr); run() additionally
-// turns a non-zero exit into an Error naming the node, the command and the tail of stderr. With
+// turns a non-zero exit into an Error naming the node, the command and the tail of stderr. Commands
+// are POSIX sh (`sh -c`) and run under coreutils `timeout` on the node, so one that outlives
+// timeout_ms is really stopped there (TERM, KILL 5 s later) and reported as an Error. With
 // RunOptions::privileged and spec.sudo, the command runs as `sudo -n -- sh -c '...'`, and sudo's
-// own refusals become a sentence saying to configure NOPASSWD or to use root. A command that
-// outlives timeout_ms is sent SIGTERM (ssh "signal" request), its channel closed, and an Error
-// returned.
+// own refusals become a sentence saying to configure NOPASSWD or to use root.
 //
 // Thread-safety: a Session is used by one thread at a time (libssh sessions are not thread-safe);
 // different Sessions are independent, which is what run_on_all() (parallel.h) relies on.

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "provision/ssh/host_key.h"
 #include "sshd_fixture.h"
@@ -198,24 +199,33 @@ TEST_CASE("stdin is delivered and large stdout/stderr are read without deadlock"
   CHECK(big->stderr_text == std::string(700000, 'b'));
 }
 
-TEST_CASE("a command that outlives its timeout is stopped with an error", "[ssh][exec]") {
+TEST_CASE("a command that outlives its timeout is stopped on the node", "[ssh][exec]") {
   SshdFixture sshd;
   auto session = Session::connect(sshd.spec("n1"));
   REQUIRE(session.ok());
   RunOptions options;
   options.timeout_ms = 300;
   const auto start = std::chrono::steady_clock::now();
-  auto r = (*session)->run("echo started; sleep 30", options);
+  auto r = (*session)->run("echo started; sleep 31.4159", options);
   const auto elapsed = std::chrono::steady_clock::now() - start;
   REQUIRE_FALSE(r.ok());
   INFO(r.error().message);
+  CHECK(r.error().message.rfind("node n1 (", 0) == 0);
   CHECK(r.error().message.find("did not finish within 300 ms") != std::string::npos);
   CHECK(r.error().message.find("started") != std::string::npos);
   CHECK(elapsed < std::chrono::seconds(10));
-  // The session is still usable afterwards.
-  auto after = (*session)->run("echo alive");
+  // The remote process is gone, not merely abandoned ([.] keeps pgrep from matching itself).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (run_local("pgrep -f 'sleep 31[.]4159'").exit_code == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // poll interval
+  }
+  CHECK(run_local("pgrep -f 'sleep 31[.]4159'").exit_code == 1);
+  // The session is still usable afterwards, and a command exiting 124 quickly is not a timeout.
+  auto after = (*session)->exec("echo alive; exit 124");
   REQUIRE(after.ok());
   CHECK(after->stdout_text == "alive\n");
+  CHECK(after->exit_code == 124);
 }
 
 TEST_CASE("sudo=true wraps privileged commands in sudo -n (as root)", "[ssh][sudo]") {
