@@ -84,3 +84,33 @@ TEST_CASE("storage refuses to start when the snapshot the WAL names is damaged o
   REQUIRE_FALSE(s);
   CHECK(s.error().message.find(path) != std::string::npos);
 }
+
+TEST_CASE("a crash between writing a snapshot file and marking it keeps the older snapshot",
+          "[storage]") {
+  TempDir t;
+  const StorageOptions o{t.sub("data"), 1 << 20, true};
+  raft::Snapshot older;
+  older.metadata = {10, 1, {{1}, {}}};
+  older.data = "older";
+  {
+    auto s = Storage::open(o);
+    REQUIRE(s);
+    (*s)->save({1, 1, 20}, make_entries(1, 20, 1));
+    (*s)->save_snapshot(older);
+  }
+  // The newer file is durable but the WAL marker never made it: what a crash right after
+  // SnapshotStore::save leaves.
+  raft::Snapshot newer = older;
+  newer.metadata.index = 20;
+  newer.data = "newer";
+  {
+    auto store = SnapshotStore::open(t.sub("data/snap"));
+    REQUIRE(store);
+    store->save(newer);
+  }
+  auto s = Storage::open(o);
+  REQUIRE(s);
+  CHECK((*s)->snapshot() == older);
+  CHECK((*s)->first_index() == 11);
+  CHECK((*s)->entries(11, 21) == make_entries(11, 20, 1));
+}
