@@ -4,12 +4,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 namespace certs {
 namespace {
@@ -43,21 +45,99 @@ bool write_all(int fd, const std::string& data) {
   return true;
 }
 
-}  // namespace
-
-Status atomic_write(const std::string& path, const std::string& data, mode_t mode) {
+std::string temp_name(const std::string& path) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string tmp =
-      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(rng() % 1000000);
-  // O_EXCL + the final mode from the start: a private key is never readable by others, not even
-  // for the moment between create and chmod.
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  return path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(rng() % 1000000);
+}
+
+// Creates `temp` with `mode` from the start (O_EXCL: a private key is never readable by others,
+// not even between create and chmod) and writes `data`; syncs it when `sync`.
+Status write_temp(const std::string& path, const std::string& temp, const std::string& data,
+                  mode_t mode, bool sync) {
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return Error(path + ": cannot create a file here: " + errno_text());
-  bool ok = write_all(fd, data) && ::fchmod(fd, mode) == 0 && ::fsync(fd) == 0;
+  bool ok = write_all(fd, data) && ::fchmod(fd, mode) == 0 && (!sync || ::fsync(fd) == 0);
   std::string why = ok ? "" : errno_text();
   ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    if (why.empty()) why = errno_text();
+  if (!ok) {
+    ::unlink(temp.c_str());
+    return Error(path + ": write failed: " + why);
+  }
+  return ok_status();
+}
+
+Status fsync_path(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error(path + ": cannot open to sync: " + errno_text());
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return Error(path + ": fsync failed: " + errno_text());
+  return ok_status();
+}
+
+// Runs `op` on every item on its own thread and returns the first error.
+template <typename T, typename Op>
+Status parallel_for(const std::vector<T>& items, Op op) {
+  std::vector<Status> results(items.size(), ok_status());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < items.size(); ++i) {
+    threads.emplace_back([&, i] { results[i] = op(items[i]); });
+  }
+  for (auto& t : threads)
+    t.join();
+  for (auto& r : results) {
+    if (!r) return r;
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+void AtomicWriteBatch::add(std::string path, std::string data, mode_t mode) {
+  files_.push_back({std::move(path), std::move(data), mode, ""});
+}
+
+Status AtomicWriteBatch::commit() {
+  auto cleanup = [this] {
+    for (auto& f : files_) {
+      if (!f.temp.empty()) ::unlink(f.temp.c_str());
+    }
+  };
+  for (auto& f : files_) {
+    f.temp = temp_name(f.path);
+    if (auto s = write_temp(f.path, f.temp, f.data, f.mode, false); !s) {
+      f.temp.clear();
+      cleanup();
+      return s;
+    }
+  }
+  std::vector<std::string> temps;
+  for (const auto& f : files_)
+    temps.push_back(f.temp);
+  if (auto s = parallel_for(temps, fsync_path); !s) {
+    cleanup();
+    return s;
+  }
+  std::vector<std::string> dirs;
+  for (auto& f : files_) {
+    if (::rename(f.temp.c_str(), f.path.c_str()) != 0) {
+      Status failed = Error(f.path + ": rename into place failed: " + errno_text());
+      cleanup();
+      return failed;
+    }
+    f.temp.clear();
+    std::string dir = parent_of(f.path);
+    if (std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(dir);
+  }
+  files_.clear();
+  return parallel_for(dirs, fsync_dir);
+}
+
+Status atomic_write(const std::string& path, const std::string& data, mode_t mode) {
+  std::string tmp = temp_name(path);
+  if (auto s = write_temp(path, tmp, data, mode, true); !s) return s;
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::string why = errno_text();
     ::unlink(tmp.c_str());
     return Error(path + ": write failed: " + why);
   }
