@@ -29,6 +29,8 @@ struct RemoteState {
   int mode = 0;
   std::string owner;
   std::string group;
+  std::string uid;  // numeric, so an inventory may name owners either way
+  std::string gid;
   std::string sha256;
 };
 
@@ -71,7 +73,7 @@ std::string sftp_error_text(int code) {
 // One remote command: does the target exist, with what mode/owner/content hash.
 Result<RemoteState> probe(Session& session, const std::string& path, const UploadOptions& options) {
   const std::string p = shell_quote(path);
-  const std::string command = "if [ -e " + p + " ]; then stat -L -c '%a %U %G' -- " + p +
+  const std::string command = "if [ -e " + p + " ]; then stat -L -c '%a %U %G %u %g' -- " + p +
                               " && sha256sum -- " + p + "; else echo absent; fi";
   RunOptions run_options;
   run_options.privileged = options.privileged;
@@ -84,8 +86,11 @@ Result<RemoteState> probe(Session& session, const std::string& path, const Uploa
   char owner[256] = {0};
   char group[256] = {0};
   unsigned mode = 0;
+  unsigned uid = 0;
+  unsigned gid = 0;
   char hash[65] = {0};
-  if (std::sscanf(out.c_str(), "%o %255s %255s %64s", &mode, owner, group, hash) != 4) {
+  if (std::sscanf(out.c_str(), "%o %255s %255s %u %u %64s", &mode, owner, group, &uid, &gid,
+                  hash) != 6) {
     return Error(session.where() + ": could not read the state of " + path +
                  " (unexpected output of stat/sha256sum: " + tail_lines(out) +
                  ") - is it a regular file?");
@@ -94,6 +99,8 @@ Result<RemoteState> probe(Session& session, const std::string& path, const Uploa
   state.mode = static_cast<int>(mode);
   state.owner = owner;
   state.group = group;
+  state.uid = std::to_string(uid);
+  state.gid = std::to_string(gid);
   state.sha256 = hash;
   return state;
 }
@@ -270,8 +277,10 @@ Result<UploadReport> upload(Session& session, std::string_view bytes,
   if (!state) return state.error();
   if (state->exists && state->sha256 == report.sha256) {
     const bool mode_ok = state->mode == options.mode;
-    const bool owner_ok = options.owner.empty() || state->owner == options.owner;
-    const bool group_ok = options.group.empty() || state->group == options.group;
+    const bool owner_ok =
+        options.owner.empty() || state->owner == options.owner || state->uid == options.owner;
+    const bool group_ok =
+        options.group.empty() || state->group == options.group || state->gid == options.group;
     if (mode_ok && owner_ok && group_ok) {
       report.outcome = UploadOutcome::kUnchanged;
       return report;

@@ -32,8 +32,8 @@ enum class UploadOutcome { kWritten, kUnchanged, kMetadataFixed };
 
 struct UploadOptions {
   int mode = 0644;
-  std::string owner;        // empty = leave as created (the login user, or root under sudo)
-  std::string group;        // empty = leave as created
+  std::string owner;        // name or numeric id; empty = leave as created (login user / root)
+  std::string group;        // name or numeric id; empty = leave as created
   bool privileged = true;   // target needs root: goes through sudo when spec.sudo
   int timeout_ms = 300000;  // for each remote command and the transfer as a whole
 };

@@ -132,10 +132,10 @@ TEST_CASE("a reader never sees a half-written target", "[ssh][upload]") {
   std::atomic<int> reads{0};
   std::atomic<int> torn{0};
   std::thread reader([&] {
-    while (!done.load()) {
+    do {  // at least one read even if the upload wins the race to finish
       if (allowed.count(sha256_hex(slurp(target))) == 0) torn.fetch_add(1);
       reads.fetch_add(1);
-    }
+    } while (!done.load());
   });
   auto r = upload(*session, new_bytes, target);
   done = true;
@@ -161,6 +161,12 @@ TEST_CASE("upload sets owner and group when asked", "[ssh][upload]") {
   auto again = upload(*session, "x", target, options);
   REQUIRE(again.ok());
   CHECK(again->outcome == UploadOutcome::kUnchanged);
+  // Numeric ids name the same owner: still nothing to do.
+  options.owner = "65534";
+  options.group = "65534";
+  auto numeric = upload(*session, "x", target, options);
+  REQUIRE(numeric.ok());
+  CHECK(numeric->outcome == UploadOutcome::kUnchanged);
 }
 
 TEST_CASE("with sudo the upload is staged privately and installed atomically", "[ssh][upload]") {
