@@ -28,6 +28,8 @@ class MemoryStorage final : public Storage {
   StatusOr<Snapshot> snapshot() const override;
 
   void set_hard_state(const HardState& hs) { hard_state_ = hs; }
+  // Bootstraps a brand-new cluster's membership when there is no snapshot (the log starts at 1).
+  void set_conf_state(const ConfState& cs) { snapshot_.metadata.conf_state = cs; }
   const HardState& hard_state() const { return hard_state_; }
   void append(const std::vector<Entry>& entries);
   // Replaces the whole log with `snap`; ignored (returns false) when older than what we have.
