@@ -81,6 +81,19 @@ TEST_CASE("a missing identity file is named", "[ssh][session]") {
   CHECK(session.error().message.find("no-such-key does not exist") != std::string::npos);
 }
 
+TEST_CASE("a passphrase-protected key is refused with advice to use ssh-agent", "[ssh][session]") {
+  SshdFixture sshd;
+  const std::string key = sshd.dir() + "/locked_key";
+  REQUIRE(run_local("ssh-keygen -q -t ed25519 -N 'secret words' -f '" + key + "'").exit_code == 0);
+  ConnectionSpec spec = sshd.spec("n1");
+  spec.identity_file = key;
+  auto session = Session::connect(spec);  // must fail, and must not prompt on the terminal
+  REQUIRE_FALSE(session.ok());
+  INFO(session.error().message);
+  CHECK(session.error().message.find("cannot load private key " + key) != std::string::npos);
+  CHECK(session.error().message.find("ssh-add " + key) != std::string::npos);
+}
+
 TEST_CASE("an unknown host is refused and nothing is recorded", "[ssh][hostkey]") {
   SshdFixture sshd;
   ConnectionSpec spec = sshd.spec("n1");
