@@ -196,6 +196,27 @@ TEST_CASE("with sudo the upload is staged privately and installed atomically", "
   CHECK(again->outcome == UploadOutcome::kUnchanged);
 }
 
+TEST_CASE("a failure after writing leaves the old target and no temp file", "[ssh][upload]") {
+  SshdFixture sshd;
+  for (bool sudo : {false, true}) {
+    INFO("sudo=" << sudo);
+    ConnectionSpec spec = sshd.spec("n1");
+    spec.sudo = sudo;
+    auto session = connect(spec);
+    const std::string target = sshd.dir() + (sudo ? "/via-sudo.conf" : "/direct.conf");
+    REQUIRE(upload(*session, "old\n", target).ok());
+    UploadOptions options;
+    options.owner = "no-such-user-provision";  // chown/install fails after the bytes are sent
+    auto r = upload(*session, "new\n", target, options);
+    REQUIRE_FALSE(r.ok());
+    INFO(r.error().message);
+    CHECK(r.error().message.rfind("node n1 (", 0) == 0);
+    CHECK(r.error().message.find("no-such-user-provision") != std::string::npos);
+    CHECK(slurp(target) == "old\n");
+    CHECK(leftovers(sshd.dir()).empty());
+  }
+}
+
 TEST_CASE("upload errors name the node and the path", "[ssh][upload]") {
   SshdFixture sshd;
   auto session = connect(sshd.spec("n7"));
