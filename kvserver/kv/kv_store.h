@@ -15,16 +15,18 @@
 // deleting a key detaches it; revoking a lease deletes all its keys at one revision. Expiry uses a
 // time the caller injects (now_ms); see lease_table.h.
 //
-// Thread-safety: one std::shared_mutex guards the store and the lease table: writers (the apply
-// thread, and lease_keep_alive/promote_leases which touch only expiry times) take it exclusively,
-// readers share it, so every read sees one committed revision, never half a txn. Watch events are
-// handed to the hub after the lock is released: a slow watcher never holds up an apply.
+// Thread-safety: one writer-preferring RwLock (rw_lock.h) guards the store and the lease table:
+// writers (the apply thread, and lease_keep_alive/promote_leases which touch only expiry times)
+// take it exclusively, readers share it, so every read sees one committed revision, never half a
+// txn. Watch events are handed to the hub after the lock is released: a slow watcher never holds up
+// an apply.
+//
 // Snapshot encoding (snapshot()): "kvsnap01", the MvccStore section (mvcc_store.h), the LeaseTable
 // section (lease_table.h), then a 4-byte little-endian FNV-1a of everything before it.
 #pragma once
 
 #include <cstdint>
-#include <shared_mutex>
+#include <shared_mutex>  // std::shared_lock
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +34,7 @@
 #include "kvserver/kv/errors.h"
 #include "kvserver/kv/lease_table.h"
 #include "kvserver/kv/mvcc_store.h"
+#include "kvserver/kv/rw_lock.h"
 #include "kvserver/kv/types.h"
 #include "kvserver/kv/watch_hub.h"
 
@@ -114,7 +117,7 @@ class KvStore : public HistorySource {
   Status check_txn_writes(const TxnRequest& req, const TxnPath& path) const;
   TxnResponse apply_txn(WriteCtx& ctx, const TxnRequest& req, const TxnPath& path);
 
-  mutable std::shared_mutex mu_;
+  mutable RwLock mu_;  // writer-preferring: see rw_lock.h
   MvccStore store_;
   LeaseTable leases_;
   WatchHub hub_;

@@ -1,0 +1,114 @@
+// MvccStore on its own: version bookkeeping, history chunks, compaction of the log, encoding.
+#include "kvserver/kv/mvcc_store.h"
+
+#include <catch2/catch.hpp>
+
+using namespace kv;
+
+namespace {
+// One write txn at the next revision.
+void put1(MvccStore& s, const std::string& key, const std::string& value) {
+  int64_t rev = s.current_revision() + 1;
+  s.put(key, value, 0, rev);
+  s.commit(rev);
+}
+void del1(MvccStore& s, const std::string& key) {
+  int64_t rev = s.current_revision() + 1;
+  REQUIRE(s.remove(key, rev));
+  s.commit(rev);
+}
+}  // namespace
+
+TEST_CASE("writes at the pending revision are visible there before commit, not at current") {
+  MvccStore s;
+  s.put("a", "1", 0, 2);
+  CHECK(s.get("a", 2) != nullptr);
+  CHECK(s.get("a", 1) == nullptr);
+  CHECK(s.current_revision() == 1);
+  s.put("b", "1", 0, 2);  // a second key in the same txn
+  s.commit(2);
+  CHECK(s.current_revision() == 2);
+  CHECK(s.get("b", 2)->mod_revision == 2);
+}
+
+TEST_CASE("history: a key's events from a revision, with prev_kv from the retained versions") {
+  MvccStore s;
+  put1(s, "a", "1");  // 2
+  put1(s, "b", "1");  // 3
+  put1(s, "a", "2");  // 4
+  del1(s, "a");       // 5
+  auto h = s.history(3, "a", "", true, 100);
+  REQUIRE(h.events.size() == 2);
+  CHECK(h.events[0].kv.value == "2");
+  CHECK(h.events[0].prev_kv->value == "1");
+  CHECK(h.events[1].type == EventType::kDelete);
+  CHECK(h.through_revision == 5);
+  auto all = s.history(1, "", std::string(1, '\0'), false, 100);
+  REQUIRE(all.events.size() == 4);
+  CHECK_FALSE(all.events[1].prev_kv);  // not asked for
+}
+
+TEST_CASE("history chunks stop at revision boundaries once max_events is reached") {
+  MvccStore s;
+  for (int r = 0; r < 5; ++r) {  // revisions 2..6, three keys each
+    int64_t rev = s.current_revision() + 1;
+    for (const char* k : {"x", "y", "z"})
+      s.put(k, std::to_string(r), 0, rev);
+    s.commit(rev);
+  }
+  auto h = s.history(2, "", std::string(1, '\0'), false, 4);
+  CHECK(h.events.size() == 6);  // a revision is never split: 3 + 3
+  CHECK(h.through_revision == 3);
+  auto rest = s.history(4, "", std::string(1, '\0'), false, 100);
+  CHECK(rest.events.size() == 9);
+  CHECK(rest.through_revision == 6);
+  auto one = s.history(2, "y", "", false, 2);
+  CHECK(one.events.size() == 2);
+  CHECK(one.through_revision == 3);
+}
+
+TEST_CASE("compaction drops the log before it and the versions nobody can read any more") {
+  MvccStore s;
+  for (int i = 0; i < 10; ++i)
+    put1(s, "hot", std::to_string(i));  // 2..11
+  put1(s, "dead", "x");                 // 12
+  del1(s, "dead");                      // 13
+  put1(s, "hot", "last");               // 14
+  CHECK(s.key_count() == 2);
+  std::size_t before = s.size_bytes();
+  REQUIRE(s.compact(13).ok());
+  CHECK(s.key_count() == 1);  // the deleted key is gone with its tombstone
+  CHECK(s.size_bytes() < before);
+  CHECK(s.get("hot", 13)->value == "9");
+  auto h = s.history(13, "", std::string(1, '\0'), false, 100);
+  REQUIRE(h.events.size() == 1);  // the tombstone at 13 was dropped; only 14 remains
+  CHECK(h.events[0].kv.mod_revision == 14);
+}
+
+TEST_CASE("serialize/deserialize round-trips keys, versions, log and revisions") {
+  MvccStore s;
+  put1(s, "a", "1");
+  put1(s, "b", std::string("\0\xff", 2));
+  del1(s, "a");
+  put1(s, "a", "3");
+  REQUIRE(s.compact(3).ok());
+  Writer w;
+  s.serialize(w);
+  Reader r(w.out());
+  auto back = MvccStore::deserialize(r);
+  REQUIRE(back.ok());
+  CHECK(r.at_end());
+  CHECK(back->current_revision() == s.current_revision());
+  CHECK(back->compact_revision() == s.compact_revision());
+  CHECK(back->hash(s.current_revision()) == s.hash(s.current_revision()));
+  CHECK(back->size_bytes() == s.size_bytes());
+  auto h1 = s.history(3, "", std::string(1, '\0'), true, 100);
+  auto h2 = back->history(3, "", std::string(1, '\0'), true, 100);
+  REQUIRE(h1.events.size() == h2.events.size());
+  for (std::size_t i = 0; i < h1.events.size(); ++i)
+    CHECK(h1.events[i].kv == h2.events[i].kv);
+
+  std::string cut = w.out().substr(0, w.out().size() - 1);
+  Reader rc(cut);
+  CHECK_FALSE(MvccStore::deserialize(rc).ok());
+}
