@@ -71,7 +71,7 @@ void encode_entry(std::string& out, const raft::Entry& e) {
 }
 
 std::size_t encoded_entry_size(const raft::Entry& e) {
-  return 8 + 8 + 1 + 4 + e.data.size();
+  return kEntryFixedBytes + e.data.size();
 }
 
 std::optional<raft::Entry> decode_entry(std::string_view in) {

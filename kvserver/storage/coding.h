@@ -52,6 +52,8 @@ class Reader {
 
 void encode_entry(std::string& out, const raft::Entry& e);
 std::optional<raft::Entry> decode_entry(std::string_view in);
+// The bytes of an encoded entry that are not its data.
+constexpr std::size_t kEntryFixedBytes = 8 + 8 + 1 + 4;
 // Size of encode_entry's output, without building it.
 std::size_t encoded_entry_size(const raft::Entry& e);
 

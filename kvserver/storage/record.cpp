@@ -12,7 +12,7 @@ namespace {
 
 bool known_type(std::uint8_t t) {
   return t >= static_cast<std::uint8_t>(RecordType::kSegmentHeader) &&
-         t <= static_cast<std::uint8_t>(RecordType::kSnapshot);
+         t <= static_cast<std::uint8_t>(RecordType::kCompact);
 }
 
 bool all_zero(std::string_view s) {

@@ -13,7 +13,8 @@
 //
 // Record types (payload encodings in coding.h):
 //   kSegmentHeader  first record of every segment: seq u64 | HardState | SnapshotMetadata |
-//                   prev_index u64 | prev_term u64 (the last log entry before this segment).
+//                   compacted_index u64 | compacted_term u64 | prev_index u64 | prev_term u64:
+//                   the state when the segment began; the log then held (compacted, prev].
 //                   It lets replay start at any segment once older ones are released.
 //   kEntry          one raft::Entry. An entry whose index is <= the last one replayed so far
 //                   replaces that entry and everything after it (a follower truncating on
@@ -41,6 +42,7 @@ enum class RecordType : std::uint8_t {
   kEntry = 2,
   kHardState = 3,
   kSnapshot = 4,
+  kCompact = 5,
 };
 
 constexpr std::size_t kRecordHeaderBytes = 4 + 4 + 1;

@@ -1,5 +1,8 @@
 #include "kvserver/storage/storage.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "kvserver/storage/file_util.h"
 
 namespace storage {
@@ -12,8 +15,9 @@ certs::Result<std::unique_ptr<Storage>> Storage::open(const StorageOptions& opti
       Wal::open(WalOptions{options.data_dir + "/wal", options.segment_bytes, options.preallocate});
   if (!wal) return wal.error();
   raft::Snapshot snap;
-  if ((*wal)->snapshot_metadata().index != 0) {
-    auto loaded = snapshots->load((*wal)->snapshot_metadata());
+  snap.metadata = (*wal)->snapshot_metadata();
+  if (snap.metadata.index != 0) {
+    auto loaded = snapshots->load(snap.metadata);
     if (!loaded) return loaded.error();
     snap = std::move(*loaded);
   }
@@ -22,12 +26,61 @@ certs::Result<std::unique_ptr<Storage>> Storage::open(const StorageOptions& opti
   return s;
 }
 
-void Storage::save_snapshot(const raft::Snapshot& snapshot) {
+raft::InitialState Storage::initial_state() const {
+  return raft::InitialState{wal_->hard_state(), snapshot_.metadata.conf_state};
+}
+
+raft::StatusOr<std::vector<raft::Entry>> Storage::entries(raft::Index lo, raft::Index hi,
+                                                          std::uint64_t max_bytes) const {
+  if (lo < wal_->first_index()) return raft::Status::kCompacted;
+  if (hi > wal_->last_index() + 1) return raft::Status::kUnavailable;
+  return wal_->entries(lo, hi, max_bytes);
+}
+
+raft::StatusOr<raft::Term> Storage::term(raft::Index i) const {
+  if (i + 1 < wal_->first_index()) return raft::Status::kCompacted;
+  if (i > wal_->last_index()) return raft::Status::kUnavailable;
+  return wal_->term(i);
+}
+
+void Storage::make_durable(const raft::Snapshot& snapshot, bool discard_log) {
   snapshots_.save(snapshot);
-  wal_->mark_snapshot(snapshot.metadata);
+  wal_->mark_snapshot(snapshot.metadata, discard_log);
   snapshot_ = snapshot;
-  wal_->release_to(snapshot.metadata.index);
   snapshots_.remove_older_than(snapshot.metadata.index);
+}
+
+bool Storage::apply_snapshot(const raft::Snapshot& snapshot) {
+  if (snapshot.metadata.index <= snapshot_.metadata.index) return false;
+  make_durable(snapshot, /*discard_log=*/true);
+  wal_->compact(snapshot.metadata.index);  // the log restarted: release what it no longer needs
+  return true;
+}
+
+void Storage::create_snapshot(raft::Index index, const raft::ConfState& conf_state,
+                              std::string data) {
+  if (index <= snapshot_.metadata.index) return;
+  if (index > wal_->last_index()) {
+    std::fprintf(stderr, "storage: create_snapshot(%llu) beyond the last index %llu\n",
+                 static_cast<unsigned long long>(index),
+                 static_cast<unsigned long long>(wal_->last_index()));
+    std::abort();
+  }
+  raft::Snapshot s;
+  s.metadata = {index, wal_->term(index), conf_state};
+  s.data = std::move(data);
+  make_durable(s, /*discard_log=*/false);
+}
+
+void Storage::set_conf_state(const raft::ConfState& conf_state) {
+  if (snapshot_.metadata.index != 0) {
+    std::fprintf(stderr, "storage: set_conf_state after a snapshot exists\n");
+    std::abort();
+  }
+  // Index 0 has no snapshot file: the WAL marker alone carries the bootstrap membership.
+  raft::SnapshotMetadata m{0, 0, conf_state};
+  wal_->mark_snapshot(m, /*discard_log=*/false);
+  snapshot_.metadata = m;
 }
 
 }  // namespace storage

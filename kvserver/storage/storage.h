@@ -1,17 +1,24 @@
 // Storage: everything kvserver keeps durable in its --data-dir, behind one object the server's node
-// loop owns: the WAL (wal.h) in <data-dir>/wal and snapshot files (snapshot_file.h) in
-// <data-dir>/snap. Directories are created with mode 0700: the log holds every key and value.
+// loop owns and hands to the Raft core as its raft::Storage (kvserver/raft/storage.h): the WAL
+// (wal.h) in <data-dir>/wal and snapshot files (snapshot_file.h) in <data-dir>/snap. Directories
+// are created with mode 0700: the log holds every key and value.
 //
-// Ordering that makes a crash at any point recoverable:
-//   save_snapshot: snapshot file durable -> WAL marker durable -> old segments and old snapshot
-//   files deleted. A crash before the marker leaves an unused newer file (removed next time); a
-//   crash before the deletions leaves extra files that replay handles.
+// The write side mirrors raft::MemoryStorage, so the node loop reads the same with either:
+//   save(hs, entries)          one Ready's hard state + entries, one fdatasync (group commit)
+//   apply_snapshot(snap)       a leader's snapshot from a Ready: replaces the whole log
+//   create_snapshot(i, cs, d)  the application's own snapshot at applied index i (log stays)
+//   compact(i)                 drop entries <= i (i <= snapshot index) and the segments they fill
+//   set_conf_state(cs)         bootstrap membership of a brand-new cluster (no snapshot yet)
+//
+// Crash ordering: snapshot file durable -> WAL marker durable -> older snapshot files deleted;
+// compact record durable -> old segments deleted. A crash at any point leaves a data dir that
+// opens: an unmarked newer snapshot file is ignored, extra files are harmless.
 //
 // open() returns an Error (never aborts) for a data dir it must not start on: damage in the middle
 // of the WAL, a snapshot file the WAL names that is missing or fails its checksum. The server
 // prints it and exits non-zero. Write/fsync failures later are fail-stop (abort).
 //
-// Thread-safety: none; one owner.
+// Thread-safety: none; the node loop's thread only (the Raft core reads from that same thread).
 #pragma once
 
 #include <memory>
@@ -20,6 +27,7 @@
 #include <vector>
 
 #include "certs/result.h"
+#include "kvserver/raft/storage.h"
 #include "kvserver/raft/types.h"
 #include "kvserver/storage/snapshot_file.h"
 #include "kvserver/storage/wal.h"
@@ -32,40 +40,42 @@ struct StorageOptions {
   bool preallocate = true;
 };
 
-class Storage {
+class Storage final : public raft::Storage {
  public:
   static certs::Result<std::unique_ptr<Storage>> open(const StorageOptions& options);
 
-  // What was durable at open (and is kept current): the snapshot with its data, if any.
-  const raft::Snapshot& snapshot() const { return snapshot_; }
+  // --- raft::Storage (the core's read side) ---
+  raft::InitialState initial_state() const override;
+  raft::StatusOr<std::vector<raft::Entry>> entries(raft::Index lo, raft::Index hi,
+                                                   std::uint64_t max_bytes) const override;
+  raft::StatusOr<raft::Term> term(raft::Index i) const override;
+  raft::Index first_index() const override { return wal_->first_index(); }
+  raft::Index last_index() const override { return wal_->last_index(); }
+  raft::StatusOr<raft::Snapshot> snapshot() const override { return snapshot_; }
 
-  // Group commit of one Raft Ready: entries + hard state, one fdatasync (Wal::save).
+  // --- writes (the node loop, after each Ready) ---
   void save(const raft::HardState& hs, std::span<const raft::Entry> entries) {
     wal_->save(hs, entries);
   }
-  // Makes `snapshot` durable, marks it in the WAL, then releases the segments and older snapshot
-  // files it covers.
-  void save_snapshot(const raft::Snapshot& snapshot);
+  // Ignored (false) unless newer than the current snapshot, as MemoryStorage does.
+  bool apply_snapshot(const raft::Snapshot& snapshot);
+  // Ignored unless index is above the current snapshot; index must be <= last_index().
+  void create_snapshot(raft::Index index, const raft::ConfState& conf_state, std::string data);
+  void compact(raft::Index index) { wal_->compact(index); }
+  void set_conf_state(const raft::ConfState& conf_state);
 
-  // The Raft log storage (Wal's read side).
   const raft::HardState& hard_state() const { return wal_->hard_state(); }
-  raft::Index first_index() const { return wal_->first_index(); }
-  raft::Index last_index() const { return wal_->last_index(); }
-  raft::Term term(raft::Index i) const { return wal_->term(i); }
-  std::vector<raft::Entry> entries(raft::Index lo, raft::Index hi,
-                                   std::uint64_t max_bytes = UINT64_MAX) const {
-    return wal_->entries(lo, hi, max_bytes);
-  }
-
-  Wal& wal() { return *wal_; }
+  const Wal& wal() const { return *wal_; }
   const SnapshotStore& snapshots() const { return snapshots_; }
 
  private:
   Storage(std::unique_ptr<Wal> wal, SnapshotStore snapshots)
       : wal_(std::move(wal)), snapshots_(std::move(snapshots)) {}
+  void make_durable(const raft::Snapshot& snapshot, bool discard_log);
+
   std::unique_ptr<Wal> wal_;
   SnapshotStore snapshots_;
-  raft::Snapshot snapshot_;
+  raft::Snapshot snapshot_;  // the current one, data included (metadata only at index 0)
 };
 
 }  // namespace storage

@@ -45,6 +45,8 @@ void Wal::start_segment(std::uint64_t seq) {
   h.seq = seq;
   h.hard_state = hard_state_;
   h.snapshot = snapshot_;
+  h.compacted_index = log_.base_index();
+  h.compacted_term = log_.term_at(log_.base_index());
   h.prev_index = log_.last_index();
   h.prev_term = log_.term_at(h.prev_index);
   std::string batch;
@@ -66,11 +68,10 @@ void Wal::save(const raft::HardState& hs, std::span<const raft::Entry> entries) 
   std::string batch;
   std::string payload;
   for (const raft::Entry& e : entries) {
-    if (e.index <= snapshot_.index)
-      check_failed("entry at or below the snapshot", e.index, snapshot_.index);
     if (&e != &entries.front() && e.index != (&e - 1)->index + 1) {
       check_failed("entries not consecutive", (&e - 1)->index, e.index);
     }
+    if (e.index <= log_.base_index()) continue;  // compacted: committed and identical (§5.4)
     payload.clear();
     encode_entry(payload, e);
     const std::uint64_t offset = add_record(batch, RecordType::kEntry, payload);
@@ -89,27 +90,37 @@ void Wal::save(const raft::HardState& hs, std::span<const raft::Entry> entries) 
   flush(batch);
 }
 
-void Wal::mark_snapshot(const raft::SnapshotMetadata& metadata) {
+void Wal::mark_snapshot(const raft::SnapshotMetadata& metadata, bool discard_log) {
   if (metadata.index < snapshot_.index) {
     check_failed("snapshot older than the current one", metadata.index, snapshot_.index);
   }
-  const bool keep = metadata.index <= log_.last_index() && metadata.index >= log_.base_index() &&
-                    log_.term_at(metadata.index) == metadata.term;
-  std::string batch;
-  add_record(batch, RecordType::kSnapshot, encode_snapshot_marker({metadata, keep}));
-  flush(batch);
-  if (keep) {
-    log_.drop_through(metadata.index);
-  } else {
-    log_.reset(metadata.index, metadata.term);
+  if (!discard_log && (metadata.index < log_.base_index() || metadata.index > log_.last_index() ||
+                       log_.term_at(metadata.index) != metadata.term)) {
+    check_failed("snapshot said to be of this log does not match it", metadata.index,
+                 metadata.term);
   }
+  std::string batch;
+  add_record(batch, RecordType::kSnapshot, encode_snapshot_marker({metadata, !discard_log}));
+  flush(batch);
+  if (discard_log) log_.reset(metadata.index, metadata.term);
   snapshot_ = metadata;
 }
 
-std::size_t Wal::release_to(raft::Index index) {
-  if (index > snapshot_.index) check_failed("release beyond the snapshot", index, snapshot_.index);
+std::size_t Wal::compact(raft::Index index) {
+  if (index > snapshot_.index) check_failed("compact beyond the snapshot", index, snapshot_.index);
+  if (index > log_.base_index()) {
+    // Durable before any segment goes: replay of the remaining segments relies on it.
+    std::string batch;
+    add_record(batch, RecordType::kCompact, encode_compact_marker({index, log_.term_at(index)}));
+    flush(batch);
+    log_.drop_through(index);
+  }
+  return release_segments();
+}
+
+std::size_t Wal::release_segments() {
   std::size_t released = 0;
-  while (segments_.size() > 1 && segments_.front().max_entry_index <= index) {
+  while (segments_.size() > 1 && segments_.front().max_entry_index <= log_.base_index()) {
     const std::string path = segments_.front().segment.path();
     if (::unlink(path.c_str()) != 0) fail_stop("delete released WAL segment " + path, errno);
     segments_.pop_front();
@@ -120,10 +131,10 @@ std::size_t Wal::release_to(raft::Index index) {
 }
 
 raft::Term Wal::term(raft::Index i) const {
-  if (i < snapshot_.index || i > log_.last_index()) {
-    check_failed("term() outside [snapshot index, last index]", i, log_.last_index());
+  if (i < log_.base_index() || i > log_.last_index()) {
+    check_failed("term() outside [first index - 1, last index]", i, log_.last_index());
   }
-  return i == snapshot_.index ? snapshot_.term : log_.term_at(i);
+  return log_.term_at(i);
 }
 
 std::vector<raft::Entry> Wal::entries(raft::Index lo, raft::Index hi,
@@ -135,7 +146,9 @@ std::vector<raft::Entry> Wal::entries(raft::Index lo, raft::Index hi,
   raft::Index end = lo;
   std::uint64_t total = 0;
   while (end < hi) {
-    const std::uint64_t bytes = log_.at(end).record_bytes;
+    // Data size + 24, the charge raft::entry_size makes: the record minus its fixed parts.
+    const std::uint64_t bytes =
+        log_.at(end).record_bytes - kRecordHeaderBytes - kEntryFixedBytes + 24;
     if (end > lo && total + bytes > max_bytes) break;
     total += bytes;
     ++end;

@@ -20,8 +20,9 @@
 // Read side: first_index()/last_index()/term()/entries() answer from an in-memory index of record
 // locations (log_index.h); entry data is read back from the segment files.
 //
-// Invariants: the log holds entries (snapshot.index, last_index()], consecutive, terms
-// non-decreasing. Every method's preconditions are CHECKed (abort) - they are programmer errors.
+// Invariants: the log holds entries (compacted index, last_index()], consecutive, terms
+// non-decreasing; compacted index <= snapshot index. Every method's preconditions are CHECKed
+// (abort) - they are programmer errors.
 //
 // Thread-safety: none. One owner (the server's node loop) calls every method.
 #pragma once
@@ -54,28 +55,34 @@ class Wal {
   static certs::Result<std::unique_ptr<Wal>> open(const WalOptions& options);
 
   // Appends `entries` (consecutive; the first may overlap the log, replacing the conflicting
-  // suffix; all above the snapshot index) and `hs` if it differs from the last one saved and is
-  // not empty, then fdatasyncs once. Nothing to write: no sync.
+  // suffix; entries at or below the compacted index are skipped, as they are committed and
+  // identical, §5.4) and `hs` if it differs from the last one saved and is not empty, then
+  // fdatasyncs once. Nothing to write: no sync.
   void save(const raft::HardState& hs, std::span<const raft::Entry> entries);
 
-  // Records that a snapshot with `metadata` is durable (write its file first). Entries it covers
-  // leave the log; if the log does not hold metadata.index with metadata.term, the whole log goes
-  // (a follower installing a leader's snapshot). Synced before returning.
-  void mark_snapshot(const raft::SnapshotMetadata& metadata);
+  // Records that a snapshot with `metadata` is durable (write its file first); synced.
+  // discard_log=false: the snapshot was taken of this log (metadata.index within it, same term);
+  // the log stays until compact(). discard_log=true: a leader's snapshot replaces the whole log,
+  // which restarts after metadata.index.
+  void mark_snapshot(const raft::SnapshotMetadata& metadata, bool discard_log);
 
-  // Deletes the oldest segments whose entries are all <= `index` (never the segment being
-  // written). `index` must be <= snapshot_metadata().index. Returns how many were deleted.
-  std::size_t release_to(raft::Index index);
+  // Drops entries <= `index` (which must be <= the snapshot index; no-op at or below the
+  // compacted index), durably, then deletes the oldest segments that hold only dropped entries
+  // (never the one being written). Returns how many segments were deleted.
+  std::size_t compact(raft::Index index);
 
   // --- read side (the Raft log storage) ---
   const raft::HardState& hard_state() const { return hard_state_; }
   const raft::SnapshotMetadata& snapshot_metadata() const { return snapshot_; }
-  raft::Index first_index() const { return snapshot_.index + 1; }
+  // The log holds (first_index()-1, last_index()]; first_index()-1 is the compacted index, at or
+  // below the snapshot's index.
+  raft::Index first_index() const { return log_.base_index() + 1; }
   raft::Index last_index() const { return log_.last_index(); }
-  // Term of entry i, for first_index()-1 <= i <= last_index() (i == snapshot index: its term).
+  // Term of entry i, for first_index()-1 <= i <= last_index().
   raft::Term term(raft::Index i) const;
   // Entries [lo, hi), first_index() <= lo <= hi <= last_index()+1, stopping before the total
-  // encoded size would exceed max_bytes - but always at least one entry when lo < hi.
+  // size (data + 24 bytes per entry, as raft::entry_size counts) would exceed max_bytes - but
+  // always at least one entry when lo < hi.
   std::vector<raft::Entry> entries(raft::Index lo, raft::Index hi,
                                    std::uint64_t max_bytes = UINT64_MAX) const;
 
@@ -101,6 +108,7 @@ class Wal {
   std::uint64_t add_record(std::string& batch, RecordType type, const std::string& payload);
   void roll(std::string& batch);
   void start_segment(std::uint64_t seq);
+  std::size_t release_segments();
   void flush(std::string& batch);  // writes and fdatasyncs the batch
 
   WalOptions options_;

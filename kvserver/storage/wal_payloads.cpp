@@ -9,6 +9,8 @@ std::string encode_segment_header(const SegmentHeader& h) {
   put_u64(out, h.seq);
   encode_hard_state(out, h.hard_state);
   encode_snapshot_metadata(out, h.snapshot);
+  put_u64(out, h.compacted_index);
+  put_u64(out, h.compacted_term);
   put_u64(out, h.prev_index);
   put_u64(out, h.prev_term);
   return out;
@@ -24,6 +26,8 @@ std::optional<SegmentHeader> decode_segment_header(std::string_view in) {
   auto snap = read_snapshot_metadata(r);
   if (!snap) return std::nullopt;
   h.snapshot = std::move(*snap);
+  h.compacted_index = r.u64();
+  h.compacted_term = r.u64();
   h.prev_index = r.u64();
   h.prev_term = r.u64();
   if (!r.done()) return std::nullopt;
@@ -46,6 +50,22 @@ std::optional<SnapshotMarker> decode_snapshot_marker(std::string_view in) {
   auto snap = read_snapshot_metadata(r);
   if (!snap || !r.done()) return std::nullopt;
   m.metadata = std::move(*snap);
+  return m;
+}
+
+std::string encode_compact_marker(const CompactMarker& m) {
+  std::string out;
+  put_u64(out, m.index);
+  put_u64(out, m.term);
+  return out;
+}
+
+std::optional<CompactMarker> decode_compact_marker(std::string_view in) {
+  Reader r(in);
+  CompactMarker m;
+  m.index = r.u64();
+  m.term = r.u64();
+  if (!r.done()) return std::nullopt;
   return m;
 }
 

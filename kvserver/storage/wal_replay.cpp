@@ -40,6 +40,9 @@ certs::Status WalReplay::apply(std::uint64_t seq, const std::string& path, std::
     case RecordType::kSnapshot:
       s = apply_snapshot(payload);
       break;
+    case RecordType::kCompact:
+      s = apply_compact(payload);
+      break;
     case RecordType::kZero:
       return bad(path, offset, "record of type 0");
   }
@@ -54,13 +57,15 @@ certs::Status WalReplay::apply_header(std::string_view payload, std::uint64_t se
     return certs::Error("segment header says seq " + std::to_string(h->seq) +
                         " but the file name says " + std::to_string(seq));
   }
-  if (h->prev_index < h->snapshot.index) {
-    return certs::Error("segment header's previous index is below its snapshot index");
+  if (h->prev_index < h->compacted_index || h->compacted_index > h->snapshot.index) {
+    return certs::Error("segment header's indexes are out of order");
   }
   if (!started_) {
     started_ = true;
     hard_state_ = h->hard_state;
     snapshot_ = h->snapshot;
+    compacted_index_ = h->compacted_index;
+    compacted_term_ = h->compacted_term;
     log_.reset(h->prev_index, h->prev_term);
   } else {
     if (seq != expected_seq_) {
@@ -79,9 +84,9 @@ certs::Status WalReplay::apply_header(std::string_view payload, std::uint64_t se
 certs::Status WalReplay::apply_entry(std::string_view payload, const EntryLocation& where) {
   auto e = decode_entry(payload);
   if (!e) return certs::Error("undecodable entry record");
-  if (e->index <= snapshot_.index) {
-    return certs::Error("entry " + std::to_string(e->index) + " at or below the snapshot index " +
-                        std::to_string(snapshot_.index));
+  if (e->index <= compacted_index_) {
+    return certs::Error("entry " + std::to_string(e->index) + " at or below the compacted index " +
+                        std::to_string(compacted_index_));
   }
   EntryLocation loc = where;
   loc.term = e->term;
@@ -100,27 +105,43 @@ certs::Status WalReplay::apply_snapshot(std::string_view payload) {
   if (meta.index < snapshot_.index) return certs::Error("snapshot marker goes backwards");
   if (!m->keep_suffix) {
     log_.reset(meta.index, meta.term);
+    compacted_index_ = meta.index;
+    compacted_term_ = meta.term;
   } else if (meta.index > log_.last_index()) {
-    return certs::Error("snapshot marker keeps a log that ends before its index");
-  } else if (meta.index >= log_.base_index()) {
-    const raft::Term t = log_.term_at(meta.index);
-    if (t != 0 && t != meta.term) {
-      return certs::Error("snapshot marker's term does not match the log it keeps");
-    }
-    log_.drop_through(meta.index);
+    return certs::Error("snapshot marker of this log is beyond its last entry");
+  } else if (meta.index >= log_.base_index() && log_.term_at(meta.index) != 0 &&
+             log_.term_at(meta.index) != meta.term) {
+    return certs::Error("snapshot marker's term does not match the log it was taken of");
   }
-  // else: the marker is below the log's base (entries released); the log stays as it is.
   snapshot_ = meta;
   return certs::ok_status();
 }
 
-certs::Status WalReplay::finish() {
-  if (started_ && log_.base_index() != snapshot_.index) {
-    return certs::Error("WAL is missing entries " + std::to_string(snapshot_.index + 1) + ".." +
-                        std::to_string(log_.base_index()) +
-                        ": a segment holding them was released before a snapshot covered them");
+certs::Status WalReplay::apply_compact(std::string_view payload) {
+  auto m = decode_compact_marker(payload);
+  if (!m) return certs::Error("undecodable compact record");
+  if (m->index > snapshot_.index || m->index < compacted_index_) {
+    return certs::Error("compact record outside [compacted index, snapshot index]");
   }
-  if (started_) log_.set_base_term(snapshot_.term);
+  if (m->index > log_.last_index()) return certs::Error("compact record beyond the last entry");
+  if (m->index >= log_.base_index()) {
+    const raft::Term t = log_.term_at(m->index);
+    if (t != 0 && t != m->term) return certs::Error("compact record's term does not match the log");
+    log_.drop_through(m->index);
+  }
+  // else: the entries up to it were in released segments; the log keeps its (higher) base.
+  compacted_index_ = m->index;
+  compacted_term_ = m->term;
+  return certs::ok_status();
+}
+
+certs::Status WalReplay::finish() {
+  if (started_ && log_.base_index() != compacted_index_) {
+    return certs::Error("WAL is missing entries " + std::to_string(compacted_index_ + 1) + ".." +
+                        std::to_string(log_.base_index()) +
+                        ": a segment holding them was released before the log was compacted");
+  }
+  if (started_) log_.set_base_term(compacted_term_);
   return certs::ok_status();
 }
 

@@ -2,11 +2,11 @@
 //
 // Rules (record meanings in record.h):
 //   - The first segment replayed starts the state from its header: hard state, snapshot, and a log
-//     that ends at prev_index. Entries in (snapshot.index, prev_index] lived in released segments,
-//     so a later snapshot marker must cover them; finish() reports it if none did.
+//     that ends at prev_index. Entries in (compacted_index, prev_index] lived in released
+//     segments, so a later compact record must cover them; finish() reports it if none did.
 //   - Every later segment's header must continue the log exactly where the previous one ended.
 //   - Entries replace any conflicting suffix; a hard state record replaces the previous one; a
-//     snapshot marker drops the entries it covers (all of them when !keep_suffix).
+//     snapshot marker with keep_suffix=0 discards the log; a compact record drops its prefix.
 // Any broken rule is an Error naming the segment file and the byte offset of the record: the WAL
 // is then not what this program wrote, and the server must stop rather than guess.
 //
@@ -36,6 +36,7 @@ class WalReplay {
   bool started() const { return started_; }
   const raft::HardState& hard_state() const { return hard_state_; }
   const raft::SnapshotMetadata& snapshot() const { return snapshot_; }
+  raft::Index compacted_index() const { return compacted_index_; }
   LogIndex& log() { return log_; }
   // The highest entry index each segment holds (0: none), for releasing segments later.
   const std::map<std::uint64_t, raft::Index>& max_entry_index_by_segment() const {
@@ -46,11 +47,14 @@ class WalReplay {
   certs::Status apply_header(std::string_view payload, std::uint64_t seq);
   certs::Status apply_entry(std::string_view payload, const EntryLocation& loc);
   certs::Status apply_snapshot(std::string_view payload);
+  certs::Status apply_compact(std::string_view payload);
 
   bool started_ = false;
   std::uint64_t expected_seq_ = 0;
   raft::HardState hard_state_;
   raft::SnapshotMetadata snapshot_;
+  raft::Index compacted_index_ = 0;  // the log holds nothing at or below this
+  raft::Term compacted_term_ = 0;
   LogIndex log_;
   std::map<std::uint64_t, raft::Index> max_entry_index_;
 };

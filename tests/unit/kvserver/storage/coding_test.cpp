@@ -33,11 +33,13 @@ TEST_CASE("hard state round-trips", "[coding]") {
   CHECK_FALSE(decode_hard_state(bytes.substr(1)));
 }
 
-TEST_CASE("segment header and snapshot marker round-trip", "[coding]") {
+TEST_CASE("segment header, snapshot and compact markers round-trip", "[coding]") {
   SegmentHeader h;
   h.seq = 12;
   h.hard_state = {4, 2, 77};
   h.snapshot = {70, 3, {{1, 2, 3}, {9}}};
+  h.compacted_index = 65;
+  h.compacted_term = 2;
   h.prev_index = 80;
   h.prev_term = 4;
   auto hb = decode_segment_header(encode_segment_header(h));
@@ -52,4 +54,10 @@ TEST_CASE("segment header and snapshot marker round-trip", "[coding]") {
   for (std::size_t n = 0; n < mbytes.size(); ++n) {
     REQUIRE_FALSE(decode_snapshot_marker(std::string_view(mbytes).substr(0, n)));
   }
+
+  const CompactMarker c{65, 2};
+  auto cb = decode_compact_marker(encode_compact_marker(c));
+  REQUIRE(cb);
+  CHECK(*cb == c);
+  CHECK_FALSE(decode_compact_marker(encode_compact_marker(c).substr(1)));
 }

@@ -23,52 +23,84 @@ std::vector<raft::Entry> make_entries(raft::Index from, raft::Index to, raft::Te
 TEST_CASE("storage creates a private data dir and recovers a snapshot with its log", "[storage]") {
   TempDir t;
   const StorageOptions o{t.sub("data"), 4096, true};
-  raft::Snapshot snap;
-  snap.metadata = {50, 2, {{1, 2, 3}, {}}};
-  snap.data = "state machine image";
+  const raft::ConfState cs{{1, 2, 3}, {}};
   {
     auto s = Storage::open(o);
     REQUIRE(s);
-    CHECK((*s)->snapshot().empty());
+    CHECK((*s)->snapshot().value.empty());
+    (*s)->set_conf_state(cs);
     (*s)->save({2, 1, 50}, make_entries(1, 80, 2));
-    (*s)->save_snapshot(snap);
-    CHECK((*s)->first_index() == 51);
+    (*s)->create_snapshot(50, cs, "state machine image");
+    (*s)->compact(45);
+    CHECK((*s)->first_index() == 46);
   }
-  for (const char* d : {"data", "data/wal", "data/snap"})
+  for (const char* d : {"data", "data/wal", "data/snap"}) {
     CHECK(storage_test::mode_of(t.sub(d)) == 0700);
+  }
   auto s = Storage::open(o);
   REQUIRE(s);
-  CHECK((*s)->snapshot() == snap);
-  CHECK((*s)->hard_state() == raft::HardState{2, 1, 50});
-  CHECK((*s)->first_index() == 51);
+  const raft::Snapshot snap = (*s)->snapshot().value;
+  CHECK(snap.metadata == raft::SnapshotMetadata{50, 2, cs});
+  CHECK(snap.data == "state machine image");
+  CHECK((*s)->initial_state().hard_state == raft::HardState{2, 1, 50});
+  CHECK((*s)->initial_state().conf_state == cs);
+  CHECK((*s)->first_index() == 46);
   CHECK((*s)->last_index() == 80);
-  CHECK((*s)->term(50) == 2);
-  CHECK((*s)->entries(51, 81) == make_entries(51, 80, 2));
+  CHECK((*s)->term(45).value == 2);
+  CHECK((*s)->entries(46, 81, UINT64_MAX).value == make_entries(46, 80, 2));
 
-  // A second snapshot replaces the first file and releases more of the log.
-  raft::Snapshot snap2 = snap;
-  snap2.metadata.index = 75;
-  (*s)->save_snapshot(snap2);
+  // The raft::Storage error contract.
+  CHECK((*s)->term(44).status == raft::Status::kCompacted);
+  CHECK((*s)->term(81).status == raft::Status::kUnavailable);
+  CHECK((*s)->entries(45, 50, UINT64_MAX).status == raft::Status::kCompacted);
+  CHECK((*s)->entries(50, 82, UINT64_MAX).status == raft::Status::kUnavailable);
+  // max_bytes counts data + 24 per entry, like raft::entry_size.
+  const auto two = (*s)->entries(46, 81, 2 * (300 + 24));
+  CHECK(two.value.size() == 2);
+
+  // A newer snapshot replaces the older file.
+  (*s)->create_snapshot(75, cs, "newer image");
   CHECK_FALSE(std::filesystem::exists((*s)->snapshots().path_for(2, 50)));
   s = Storage::open(o);
   REQUIRE(s);
-  CHECK((*s)->snapshot() == snap2);
-  CHECK((*s)->entries(76, 81) == make_entries(76, 80, 2));
+  CHECK((*s)->snapshot().value.metadata.index == 75);
+  CHECK((*s)->entries(46, 81, UINT64_MAX).value == make_entries(46, 80, 2));
+}
+
+TEST_CASE("a leader's snapshot replaces the log and survives a restart", "[storage]") {
+  TempDir t;
+  const StorageOptions o{t.sub("data"), 4096, true};
+  raft::Snapshot leader;
+  leader.metadata = {200, 7, {{1, 2, 3}, {}}};
+  leader.data = std::string(10000, 'L');
+  {
+    auto s = Storage::open(o);
+    REQUIRE(s);
+    (*s)->save({3, 2, 10}, make_entries(1, 40, 3));
+    CHECK((*s)->apply_snapshot(leader));
+    CHECK_FALSE((*s)->apply_snapshot(leader));  // not newer: ignored
+    CHECK((*s)->first_index() == 201);
+    CHECK((*s)->last_index() == 200);
+    CHECK((*s)->wal().segment_count() == 1);
+    (*s)->save({7, 1, 200}, make_entries(201, 203, 7));
+  }
+  auto s = Storage::open(o);
+  REQUIRE(s);
+  CHECK((*s)->snapshot().value == leader);
+  CHECK((*s)->term(200).value == 7);
+  CHECK((*s)->entries(201, 204, UINT64_MAX).value == make_entries(201, 203, 7));
 }
 
 TEST_CASE("storage refuses to start when the snapshot the WAL names is damaged or gone",
           "[storage]") {
   TempDir t;
   const StorageOptions o{t.sub("data"), 1 << 20, true};
-  raft::Snapshot snap;
-  snap.metadata = {10, 1, {{1}, {}}};
-  snap.data = std::string(1000, 's');
   std::string path;
   {
     auto s = Storage::open(o);
     REQUIRE(s);
     (*s)->save({1, 1, 10}, make_entries(1, 12, 1));
-    (*s)->save_snapshot(snap);
+    (*s)->create_snapshot(10, {{1}, {}}, std::string(1000, 's'));
     path = (*s)->snapshots().path_for(1, 10);
   }
   std::string bytes = storage_test::slurp(path);
@@ -89,19 +121,16 @@ TEST_CASE("a crash between writing a snapshot file and marking it keeps the olde
           "[storage]") {
   TempDir t;
   const StorageOptions o{t.sub("data"), 1 << 20, true};
-  raft::Snapshot older;
-  older.metadata = {10, 1, {{1}, {}}};
-  older.data = "older";
   {
     auto s = Storage::open(o);
     REQUIRE(s);
     (*s)->save({1, 1, 20}, make_entries(1, 20, 1));
-    (*s)->save_snapshot(older);
+    (*s)->create_snapshot(10, {{1}, {}}, "older");
   }
   // The newer file is durable but the WAL marker never made it: what a crash right after
   // SnapshotStore::save leaves.
-  raft::Snapshot newer = older;
-  newer.metadata.index = 20;
+  raft::Snapshot newer;
+  newer.metadata = {20, 1, {{1}, {}}};
   newer.data = "newer";
   {
     auto store = SnapshotStore::open(t.sub("data/snap"));
@@ -110,7 +139,7 @@ TEST_CASE("a crash between writing a snapshot file and marking it keeps the olde
   }
   auto s = Storage::open(o);
   REQUIRE(s);
-  CHECK((*s)->snapshot() == older);
-  CHECK((*s)->first_index() == 11);
-  CHECK((*s)->entries(11, 21) == make_entries(11, 20, 1));
+  CHECK((*s)->snapshot().value.metadata.index == 10);
+  CHECK((*s)->snapshot().value.data == "older");
+  CHECK((*s)->entries(1, 21, UINT64_MAX).value == make_entries(1, 20, 1));
 }

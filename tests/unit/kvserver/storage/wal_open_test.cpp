@@ -19,7 +19,8 @@ namespace {
 // Record sizes from the documented formats (record.h, coding.h, wal_payloads.h), computed here
 // independently of the code under test: 9-byte frame header + payload.
 constexpr std::size_t kFrame = 9;
-constexpr std::size_t kHeaderRecord = kFrame + 8 + 24 + (8 + 8 + 4 + 4) + 16;  // empty ConfState
+// seq, HardState, SnapshotMetadata with an empty ConfState, compacted index/term, prev index/term.
+constexpr std::size_t kHeaderRecord = kFrame + 8 + 24 + (8 + 8 + 4 + 4) + 16 + 16;
 std::size_t entry_record(std::size_t data) {
   return kFrame + 8 + 8 + 1 + 4 + data;
 }

@@ -164,47 +164,70 @@ TEST_CASE("entries() honours max_bytes but always returns at least one entry", "
   CHECK(w->entries(20, 21) == make_entries(20, 20, 1, 1000));
 }
 
-TEST_CASE("a snapshot marker drops the entries it covers and keeps the rest", "[wal][snapshot]") {
+TEST_CASE("a snapshot of this log keeps it until compact drops the prefix", "[wal][snapshot]") {
   TempDir t;
   const WalOptions o{t.sub("wal"), 4096, true};
   {
     auto w = open_ok(o);
     w->save({3, 1, 60}, make_entries(1, 100, 3, 300));
     const std::size_t before = w->segment_count();
-    w->mark_snapshot({60, 3, {{1, 2, 3}, {}}});
-    CHECK(w->first_index() == 61);
-    CHECK(w->term(60) == 3);
-    const std::size_t released = w->release_to(60);
+    w->mark_snapshot({60, 3, {{1, 2, 3}, {}}}, /*discard_log=*/false);
+    CHECK(w->first_index() == 1);  // a snapshot alone drops nothing: slow followers still catch up
+    CHECK(w->segment_count() == before);
+    // Compact behind the snapshot, keeping 20 entries for followers that lag.
+    const std::size_t released = w->compact(40);
     CHECK(released > 0);
     CHECK(w->segment_count() == before - released);
-    CHECK(w->entries(61, 101) == make_entries(61, 100, 3, 300));
+    CHECK(w->first_index() == 41);
+    CHECK(w->term(40) == 3);
+    CHECK(w->entries(41, 101) == make_entries(41, 100, 3, 300));
   }
   auto w = open_ok(o);
   CHECK(w->snapshot_metadata() == raft::SnapshotMetadata{60, 3, {{1, 2, 3}, {}}});
-  CHECK(w->first_index() == 61);
+  CHECK(w->first_index() == 41);
   CHECK(w->last_index() == 100);
+  CHECK(w->term(40) == 3);
   CHECK(w->hard_state() == raft::HardState{3, 1, 60});
-  CHECK(all(*w) == make_entries(61, 100, 3, 300));
+  CHECK(all(*w) == make_entries(41, 100, 3, 300));
   // Keeps working after a restart on a compacted log.
   w->save({3, 1, 100}, make_entries(101, 110, 3, 300));
-  w->mark_snapshot({105, 3, {{1, 2, 3}, {}}});
-  w->release_to(105);
+  w->mark_snapshot({105, 3, {{1, 2, 3}, {}}}, false);
+  w->compact(105);
   w.reset();
   w = open_ok(o);
   CHECK(w->first_index() == 106);
   CHECK(all(*w) == make_entries(106, 110, 3, 300));
 }
 
-TEST_CASE("a snapshot that does not match the log discards the whole log", "[wal][snapshot]") {
+TEST_CASE("compacting up to the snapshot releases every segment but the current one",
+          "[wal][snapshot]") {
+  TempDir t;
+  const WalOptions o{t.sub("wal"), 4096, true};
+  auto w = open_ok(o);
+  w->save({1, 1, 50}, make_entries(1, 50, 1, 400));
+  REQUIRE(w->segment_count() > 3);
+  w->mark_snapshot({50, 1, {{1}, {}}}, false);
+  w->compact(50);
+  CHECK(w->segment_count() == 1);
+  CHECK(w->first_index() == 51);
+  w->save({1, 1, 51}, make_entries(51, 51, 1, 10));
+  w.reset();
+  w = open_ok(o);
+  CHECK(w->first_index() == 51);
+  CHECK(all(*w) == make_entries(51, 51, 1, 10));
+}
+
+TEST_CASE("a leader's snapshot discards the whole log", "[wal][snapshot]") {
   TempDir t;
   const WalOptions o{t.sub("wal"), 1 << 20, true};
   {
     auto w = open_ok(o);
     w->save({2, 1, 5}, make_entries(1, 30, 2, 50));
-    w->mark_snapshot({20, 5, {{1, 2, 3}, {4}}});  // the leader's term at 20 differs from ours
+    w->mark_snapshot({20, 5, {{1, 2, 3}, {4}}}, /*discard_log=*/true);
     CHECK(w->last_index() == 20);
     CHECK(w->first_index() == 21);
-    w->save({5, 2, 20}, make_entries(21, 22, 5, 50));
+    // Entries the snapshot covers are skipped, like MemoryStorage does.
+    w->save({5, 2, 20}, make_entries(19, 22, 5, 50));
   }
   auto w = open_ok(o);
   CHECK(w->snapshot_metadata().index == 20);
