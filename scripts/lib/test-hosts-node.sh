@@ -77,34 +77,49 @@ start_node() {
     </dev/null >>"$dir/console.log" 2>&1 9>&- &
 }
 
-# Removes the cgroup directories of node $1, innermost first (the node's systemd made children).
-remove_node_cgroups() {
+# Prints the PIDs of every process in node $1's cgroups (nspawn and the container it runs).
+node_cgroup_pids() {
   local cg
   while read -r cg; do
-    [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} +
-  done < <(node_cgroups "$1")
-  return 0
+    [ -d "$cg" ] && find "$cg" -name cgroup.procs -exec cat {} +
+  done < <(node_cgroups "$1") | sort -u
 }
 
-# Stops nodes "$@" together: TERM to each (systemd inside halts), poll until all exited, KILL the
-# ones that have not after $STOP_TIMEOUT_S, then remove their cgroups, network and upper dirs.
+# Kills what is left in node $1's cgroups and removes them, innermost first (the node's systemd
+# made children). Leftovers exist when nspawn itself died or was killed: the container's init then
+# outlives it. Every such PID is ours, as only our launcher joined these cgroups.
+remove_node_cgroups() {
+  local node=$1 pids cg deadline
+  deadline=$(($(date +%s) + 10))
+  while pids=$(node_cgroup_pids "$node") && [ -n "$pids" ]; do
+    [ "$(date +%s)" -lt "$deadline" ] || die "$node: processes $(echo "$pids" | tr '\n' ' ')survive SIGKILL"
+    # shellcheck disable=SC2086 # one PID per word
+    kill -KILL $pids 2>/dev/null || true # some may exit between the read and the kill
+    sleep 0.05 # poll interval, bounded by the deadline above
+  done
+  while read -r cg; do
+    [ -d "$cg" ] || continue
+    find "$cg" -depth -type d -exec rmdir {} + || die "$node: cannot remove cgroup $cg"
+  done < <(node_cgroups "$node")
+}
+
+# Stops nodes "$@" together: TERM to each nspawn (systemd inside halts), poll until all exited, KILL
+# the ones that have not after $STOP_TIMEOUT_S, then kill any leftovers in their cgroups and remove
+# their cgroups, network and upper dirs.
 stop_nodes() {
   local node pid deadline
   for node in "$@"; do
     pid=$(node_pid "$node") && kill -TERM "$pid"
   done
   deadline=$(($(date +%s) + STOP_TIMEOUT_S))
-  local signal=TERM
   while :; do
     local alive=()
     for node in "$@"; do node_pid "$node" >/dev/null && alive+=("$node"); done
     [ ${#alive[@]} -eq 0 ] && break
     if [ "$(date +%s)" -ge "$deadline" ]; then
-      [ $signal = KILL ] && die "nodes ${alive[*]} survived SIGKILL; see $NODES_DIR/*/console.log"
-      log "nodes ${alive[*]} did not halt within ${STOP_TIMEOUT_S} s: sending SIGKILL"
+      log "nodes ${alive[*]} did not halt within ${STOP_TIMEOUT_S} s: killing them"
       for node in "${alive[@]}"; do pid=$(node_pid "$node") && kill -KILL "$pid"; done
-      signal=KILL
-      deadline=$(($(date +%s) + 10))
+      break # remove_node_cgroups waits for them and their containers
     fi
     sleep 0.05 # poll interval, bounded by the deadline above
   done

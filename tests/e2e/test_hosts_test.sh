@@ -127,6 +127,21 @@ check "second up kept the nodes (PIDs ${pids[*]})" \
 check "second up kept the token" grep -qx "  token: $token" "$inv"
 check "status lists h1 and h2 running" bash -c "\"$TH\" status | grep -c ' running for ' | grep -qx 2"
 
+# A node whose nspawn died is rebooted clean by the next up, and the container it left behind (its
+# init outlives a killed nspawn) is ended with it. We kill the nspawn this test started, by its PID.
+alive() { [ -d "/proc/$1" ] && [ "$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+gone() { ! alive "$1"; }
+old_init=$(ps -o pid= --ppid "${pids[1]}" | tr -d ' ')
+check "h2's container init is a child of its nspawn (got '$old_init')" alive "${old_init:-0}"
+kill -KILL "${pids[1]}"
+check "up 2 after h2's nspawn was killed" "$TH" up 2
+check "h2 runs a new nspawn" [ "$(cat "$STATE_DIR/nodes/h2/pid")" != "${pids[1]}" ]
+check "h2's orphaned container init $old_init was ended" gone "$old_init"
+out=$(node_ssh 10.213.0.12 "$known_hosts" 'cat /etc/machine-id')
+check "rebooted h2 answers with its new host key, new machine-id (got '$out')" \
+  distinct "$out" "${machine_id[h2]}"
+pids[1]=$(cat "$STATE_DIR/nodes/h2/pid")
+
 start=$(now_s)
 check "down succeeds" "$TH" down
 downed=1
