@@ -13,37 +13,6 @@ void plain(Config& c) {
   c.check_quorum = false;
 }
 
-// A lone Raft over a storage holding `terms` as its log (index i has term terms[i-1]); messages
-// are inspected directly, nothing is delivered.
-struct Lone {
-  MemoryStorage storage;
-  std::unique_ptr<Raft> r;
-  Lone(NodeId id, std::vector<NodeId> voters, std::vector<Term> terms, Term term = 0,
-       bool pre_vote = false, bool check_quorum = false) {
-    storage.set_conf_state(ConfState{voters, {}});
-    std::vector<Entry> ents;
-    for (std::size_t i = 0; i < terms.size(); ++i)
-      ents.push_back(Entry{terms[i], i + 1, {}, {}});
-    storage.append(ents);
-    storage.set_hard_state(HardState{term, kNoNode, 0});
-    Config c;
-    c.id = id;
-    c.storage = &storage;
-    c.pre_vote = pre_vote;
-    c.check_quorum = check_quorum;
-    c.seed = id;
-    r = std::make_unique<Raft>(c);
-  }
-  std::vector<Message> take() {
-    std::vector<Message> out = r->messages();
-    for (auto& m : r->persisted_messages())
-      out.push_back(m);
-    r->messages().clear();
-    r->persisted_messages().clear();
-    return out;
-  }
-};
-
 Message vote_request(NodeId from, NodeId to, Term term, Index last_index, Term last_term,
                      MessageType t = MessageType::kVote) {
   Message m;
@@ -75,7 +44,7 @@ TEST_CASE("§5.1: a node that sees a higher term adopts it and reverts to follow
 }
 
 TEST_CASE("§5.1: a request with a stale term is rejected and changes nothing", "[raft][s5.1]") {
-  Lone n(1, {1, 2, 3}, {1, 1}, /*term=*/5);
+  Lone n({1, 1}, /*term=*/5);
   Message app;
   app.type = MessageType::kApp;
   app.from = 2;
@@ -95,7 +64,7 @@ TEST_CASE(
     "§5.2: a follower that hears nothing for an election timeout becomes candidate, increments "
     "its term and votes for itself",
     "[raft][s5.2]") {
-  Lone n(1, {1, 2, 3}, {}, 1);
+  Lone n({}, 1);
   int ticks = 0;
   while (n.r->role() == Role::kFollower && ticks < 100) {
     n.r->tick();
@@ -149,7 +118,7 @@ TEST_CASE("§5.2: a candidate with votes from a majority becomes leader and asse
 }
 
 TEST_CASE("§5.2: each node grants at most one vote per term", "[raft][s5.2]") {
-  Lone n(1, {1, 2, 3}, {}, 1);
+  Lone n({}, 1);
   n.r->step(vote_request(2, 1, 2, 0, 0));
   n.r->step(vote_request(3, 1, 2, 0, 0));
   auto msgs = n.take();
@@ -165,7 +134,7 @@ TEST_CASE("§5.2: each node grants at most one vote per term", "[raft][s5.2]") {
 }
 
 TEST_CASE("§5.2: a candidate that hears from a leader of its term steps down", "[raft][s5.2]") {
-  Lone n(1, {1, 2, 3}, {}, 1);
+  Lone n({}, 1);
   while (n.r->role() != Role::kCandidate)
     n.r->tick();
   Message hb;
@@ -200,22 +169,22 @@ TEST_CASE("§5.2: a split vote ends with a new election in a higher term", "[raf
 TEST_CASE("§5.4.1: a voter refuses a candidate whose log is less up-to-date", "[raft][s5.4.1]") {
   // Our log: terms 1, 1, 3.
   SECTION("lower last term") {
-    Lone n(1, {1, 2, 3}, {1, 1, 3}, 3);
+    Lone n({1, 1, 3}, 3);
     n.r->step(vote_request(2, 1, 4, 5, 2));  // longer log but last term 2 < 3
     CHECK(n.take().at(0).reject);
   }
   SECTION("same last term, shorter log") {
-    Lone n(1, {1, 2, 3}, {1, 1, 3}, 3);
+    Lone n({1, 1, 3}, 3);
     n.r->step(vote_request(2, 1, 4, 2, 3));
     CHECK(n.take().at(0).reject);
   }
   SECTION("same last term, as long: granted") {
-    Lone n(1, {1, 2, 3}, {1, 1, 3}, 3);
+    Lone n({1, 1, 3}, 3);
     n.r->step(vote_request(2, 1, 4, 3, 3));
     CHECK_FALSE(n.take().at(0).reject);
   }
   SECTION("higher last term, shorter log: granted") {
-    Lone n(1, {1, 2, 3}, {1, 1, 3}, 3);
+    Lone n({1, 1, 3}, 3);
     n.r->step(vote_request(2, 1, 4, 1, 4));
     CHECK_FALSE(n.take().at(0).reject);
   }
@@ -241,7 +210,7 @@ TEST_CASE(
 
 TEST_CASE("§9.6: pre-vote: a pre-candidate keeps its term and vote until the real election",
           "[raft][s9.6]") {
-  Lone n(1, {1, 2, 3}, {1}, 1, /*pre_vote=*/true);
+  Lone n({1}, 1, /*pre_vote=*/true);
   while (n.r->role() == Role::kFollower)
     n.r->tick();
   CHECK(n.r->role() == Role::kPreCandidate);

@@ -21,43 +21,6 @@ std::vector<Term> terms_of(Raft& r) {
   return out;
 }
 
-// A lone follower over a log with the given terms (index i has terms[i-1]).
-struct Lone {
-  MemoryStorage storage;
-  std::unique_ptr<Raft> r;
-  Lone(std::vector<Term> terms, Term term) {
-    storage.set_conf_state(ConfState{{1, 2, 3}, {}});
-    std::vector<Entry> ents;
-    for (std::size_t i = 0; i < terms.size(); ++i)
-      ents.push_back(Entry{terms[i], i + 1, {}, {}});
-    storage.append(ents);
-    storage.set_hard_state(HardState{term, kNoNode, 0});
-    Config c;
-    c.id = 1;
-    c.storage = &storage;
-    c.pre_vote = false;
-    c.check_quorum = false;
-    r = std::make_unique<Raft>(c);
-  }
-  std::vector<Message> take() {
-    std::vector<Message> out = r->messages();
-    for (auto& m : r->persisted_messages())
-      out.push_back(m);
-    r->messages().clear();
-    r->persisted_messages().clear();
-    return out;
-  }
-  // What the application does with a Ready: write the unstable entries, report them durable.
-  void persist() {
-    storage.append(r->log().unstable_entries());
-    if (!r->log().unstable_entries().empty()) {
-      const Entry& last = r->log().unstable_entries().back();
-      r->mutable_log().stable_to(last.index, last.term);
-    }
-    r->on_persisted();
-  }
-};
-
 Message app(NodeId from, Term term, Index prev, Term prev_term, std::vector<Entry> ents,
             Index commit = 0) {
   Message m;

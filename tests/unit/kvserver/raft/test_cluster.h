@@ -216,6 +216,56 @@ class TestCluster {
   std::set<std::pair<NodeId, NodeId>> drops_;
 };
 
+// A lone Raft (id 1 of voters {1, 2, 3}) over a storage whose log has the given terms (index i
+// has terms[i-1]); the test plays the other nodes by stepping messages and reading the outputs.
+struct Lone {
+  MemoryStorage storage;
+  std::unique_ptr<Raft> r;
+  Lone(std::vector<Term> terms, Term term, bool pre_vote = false) {
+    storage.set_conf_state(ConfState{{1, 2, 3}, {}});
+    std::vector<Entry> ents;
+    for (std::size_t i = 0; i < terms.size(); ++i)
+      ents.push_back(Entry{terms[i], i + 1, {}, {}});
+    storage.append(ents);
+    storage.set_hard_state(HardState{term, kNoNode, 0});
+    Config c;
+    c.id = 1;
+    c.storage = &storage;
+    c.pre_vote = pre_vote;
+    c.check_quorum = false;
+    c.seed = 1;
+    r = std::make_unique<Raft>(c);
+  }
+  std::vector<Message> take() {
+    std::vector<Message> out = r->messages();
+    for (auto& m : r->persisted_messages())
+      out.push_back(m);
+    r->messages().clear();
+    r->persisted_messages().clear();
+    return out;
+  }
+  // What the application does with a Ready: write the unstable entries, report them durable.
+  void persist() {
+    storage.append(r->log().unstable_entries());
+    if (!r->log().unstable_entries().empty()) {
+      const Entry& last = r->log().unstable_entries().back();
+      r->mutable_log().stable_to(last.index, last.term);
+    }
+    r->on_persisted();
+  }
+  // Campaigns (no pre-vote) and wins with node 2's vote.
+  void become_leader() {
+    while (r->role() != Role::kCandidate)
+      r->tick();
+    Message grant;
+    grant.type = MessageType::kVoteResp;
+    grant.from = 2;
+    grant.to = 1;
+    grant.term = r->term();
+    r->step(grant);
+  }
+};
+
 inline std::size_t count_type(const std::vector<Message>& ms, MessageType t) {
   std::size_t n = 0;
   for (const Message& m : ms)
