@@ -4,7 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -20,8 +20,6 @@
 #include <stdexcept>
 #include <thread>
 #include <vector>
-
-extern char** environ;
 
 namespace provision::ssh::testing {
 
@@ -125,35 +123,25 @@ void SshdFixture::restart(const std::string& host_key) {
 
 void SshdFixture::start() {
   const std::string config = dir_ + "/sshd_config";
-  write_file(config, "Port " + std::to_string(port_) +
-                         "\n"
-                         "ListenAddress 127.0.0.1\n"
-                         "HostKey " +
-                         host_key_ +
-                         "\n"
-                         "PidFile " +
-                         dir_ +
-                         "/sshd.pid\n"
-                         "AuthorizedKeysFile " +
-                         dir_ +
-                         "/authorized_keys\n"
-                         "PermitRootLogin prohibit-password\n"
-                         "PubkeyAuthentication yes\n"
-                         "PasswordAuthentication no\n"
-                         "KbdInteractiveAuthentication no\n"
-                         "UsePAM no\n"
-                         // The temp dir lives in /tmp (1777), which StrictModes would reject.
-                         "StrictModes no\n"
-                         "Subsystem sftp internal-sftp\n"
-                         "MaxStartups 100:30:200\n"
-                         "MaxSessions 50\n"
-                         "LogLevel VERBOSE\n");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
+  std::ostringstream conf;
+  conf << "Port " << port_ << "\n"
+       << "ListenAddress 127.0.0.1\n"
+       << "HostKey " << host_key_ << "\n"
+       << "PidFile " << dir_ << "/sshd.pid\n"
+       << "AuthorizedKeysFile " << dir_ << "/authorized_keys\n"
+       << "PermitRootLogin prohibit-password\n"
+       << "PubkeyAuthentication yes\n"
+       << "PasswordAuthentication no\n"
+       << "KbdInteractiveAuthentication no\n"
+       << "UsePAM no\n"
+       // The temp dir lives in /tmp (1777), which StrictModes would reject.
+       << "StrictModes no\n"
+       << "Subsystem sftp internal-sftp\n"
+       << "MaxStartups 100:30:200\n"
+       << "MaxSessions 50\n"
+       << "LogLevel VERBOSE\n";
+  write_file(config, conf.str());
   const std::string log_path = dir_ + "/sshd.log";
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   std::string sshd = "/usr/sbin/sshd";
   std::vector<char*> argv = {sshd.data(),
                              const_cast<char*>("-D"),
@@ -161,9 +149,22 @@ void SshdFixture::start() {
                              const_cast<char*>("-f"),
                              const_cast<char*>(config.c_str()),
                              nullptr};
-  const int rc = ::posix_spawn(&pid_, sshd.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("cannot spawn /usr/sbin/sshd");
+  const pid_t parent = ::getpid();
+  // fork+exec rather than posix_spawn so the child can ask for PDEATHSIG: if the test process
+  // dies without running destructors (abort, SIGPIPE), sshd goes with it instead of lingering.
+  // Between fork and exec only async-signal-safe calls.
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("cannot fork for /usr/sbin/sshd");
+  if (pid_ == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);  // parent already gone
+    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd < 0) ::_exit(127);
+    ::dup2(fd, STDOUT_FILENO);
+    ::dup2(fd, STDERR_FILENO);
+    ::execv(sshd.c_str(), argv.data());
+    ::_exit(127);
+  }
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (!port_accepts(port_)) {

@@ -5,7 +5,9 @@
 // Lifecycle: the constructor generates keys (ssh-keygen), writes sshd_config and starts sshd; it
 // waits for the port to accept connections (polled with a deadline, no fixed sleeps). restart()
 // stops sshd and starts it again on the same port with another host key (for the changed-key test).
-// The destructor stops sshd by its PID (SIGTERM, waitpid) and removes the temp dir.
+// The destructor stops sshd by its PID (SIGTERM, waitpid) and removes the temp dir; if the test
+// process dies first, sshd gets SIGTERM too (PR_SET_PDEATHSIG: create the fixture on the thread
+// that outlives it, as Catch's test cases do).
 //
 // The tests run as root (sshd needs it for privilege separation; /run/sshd is created if missing).
 //
