@@ -7,7 +7,8 @@
 # share one cgroup and see each other's services: DESIGN.md §5). The nspawn PID is recorded in
 # $NODES_DIR/hN/pid and its output goes to $NODES_DIR/hN/console.log. A recorded PID counts as our
 # node only while /proc shows it running systemd-nspawn with this node's exact arguments, so a
-# recycled PID is never signalled. Processes are ended only by that PID.
+# recycled PID is never signalled. Processes are ended only by PID: that one, and those left in the
+# node's own cgroups when nspawn died (a killed nspawn leaves its container's init running).
 
 node_dir() { printf '%s/%s\n' "$NODES_DIR" "$1"; }
 node_upper() { printf '%s/upper\n' "$(node_dir "$1")"; }
@@ -49,11 +50,13 @@ node_pid() {
   printf '%s\n' "$pid"
 }
 
-# Boots node $1 in the background; returns at once (readiness is the caller's poll).
+# Boots node $1 of an $2-node set in the background; returns at once (readiness is the caller's
+# poll). Its /etc/hosts goes into the upper dir before boot (nothing has it mounted yet).
 start_node() {
-  local node=$1 dir cg
+  local node=$1 n=$2 dir cg
   dir=$(node_dir "$node")
   install -d "$(node_upper "$node")/etc"
+  write_node_hosts_file "$(node_upper "$node")/etc/hosts" "$n"
   ensure_node_net "$node"
   local cgroups=()
   while read -r cg; do

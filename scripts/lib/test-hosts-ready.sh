@@ -6,10 +6,9 @@
 # Contract: host keys come only from each node's own filesystem (the ssh_host_*_key.pub files that
 # `ssh-keygen -A` wrote into its overlay upper dir), never from what answers on the network; SSH to a
 # node is always made with StrictHostKeyChecking=yes against $KNOWN_HOSTS. known_hosts holds, for
-# every key, a "[ADDR]:22" line (the form the brief asks for) and a plain "ADDR" line:
-# (verified here) OpenSSH looks port-22 hosts up under the plain name only; libssh 0.10 accepts
-# either. Files are written to a temp name and
-# renamed, so readers never see half a file.
+# every key, a "[ADDR]:22" line and a plain "ADDR" line: OpenSSH 9.2 looks port-22 hosts up under
+# the plain name only, libssh 0.10 accepts either (both checked on this machine). Files are written
+# to a temp name and renamed, so readers never see half a file.
 
 SSH_OPTS=(-F /dev/null -i "$KEY" -o IdentitiesOnly=yes -o BatchMode=yes -o ConnectTimeout=3
   -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$KNOWN_HOSTS" -o GlobalKnownHostsFile=/dev/null
@@ -112,7 +111,7 @@ hosts_file_content() {
   for ((i = 1; i <= n; i++)); do printf '%s\th%d\n' "$(node_address "h$i")" "$i"; done
 }
 
-write_node_hosts_file() { write_file "$1" "$(hosts_file_content "$2")"; }
+write_node_hosts_file() { write_file "$1" "$(hosts_file_content "$2")"$'\n'; }
 
 # Brings every running node's /etc/hosts up to date with the node count $1 (nodes "${@:2}"). A
 # node's upper dir shows what it has; the new file goes in through the node itself, as writing into
