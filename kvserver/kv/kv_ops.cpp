@@ -106,7 +106,8 @@ Result<RangeResponse> KvStore::range_at(const RangeRequest& req, int64_t read_re
   store_.visit(req.key, req.range_end, read_rev, [&](const std::string& key, const Version& v) {
     ++count;
     if (resp.kvs.size() < want) {
-      if (req.keys_only) {
+      if (req.keys_only && req.sort_target != SortTarget::kValue) {
+        // Skip copying values nobody will see (large prefixes); a value sort needs them first.
         KeyValue kv;
         kv.key = key;
         kv.create_revision = v.create_revision;
@@ -143,6 +144,10 @@ Result<RangeResponse> KvStore::range_at(const RangeRequest& req, int64_t read_re
   if (req.limit > 0 && resp.kvs.size() > static_cast<std::size_t>(req.limit)) {
     resp.kvs.resize(static_cast<std::size_t>(req.limit));
     resp.more = true;
+  }
+  if (req.keys_only) {
+    for (auto& kv : resp.kvs)
+      kv.value.clear();
   }
   return resp;
 }

@@ -2,6 +2,7 @@
 // (range, put, delete, txn) is in kv_ops.cpp.
 #include "kvserver/kv/kv_store.h"
 
+#include <algorithm>
 #include <mutex>
 #include <utility>
 
@@ -12,7 +13,8 @@ namespace {
 constexpr std::string_view kSnapshotMagic = "kvsnap01";
 }  // namespace
 
-KvStore::KvStore(Options options) : hub_(*this, options.watch) {}
+KvStore::KvStore(Options options)
+    : hub_(*this, options.watch), min_lease_ttl_s_(options.min_lease_ttl_s) {}
 
 KvStore::WriteCtx KvStore::begin_write() const {
   WriteCtx ctx;
@@ -76,6 +78,7 @@ Result<CompactResponse> KvStore::compact(int64_t revision) {
 }
 
 Result<LeaseGrantResponse> KvStore::lease_grant(int64_t id, int64_t ttl_s, int64_t now_ms) {
+  ttl_s = std::max(ttl_s, min_lease_ttl_s_);
   std::unique_lock lk(mu_);
   Result<int64_t> granted = leases_.grant(id, ttl_s, now_ms);
   if (!granted.ok()) return granted.error();

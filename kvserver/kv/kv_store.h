@@ -44,6 +44,8 @@ class KvStore : public HistorySource {
  public:
   struct Options {
     WatchHub::Options watch;
+    // Grants ask for at least this TTL (etcd: 1.5 x election timeout, rounded up to seconds).
+    int64_t min_lease_ttl_s = 0;
   };
   KvStore() : KvStore(Options{}) {}
   explicit KvStore(Options options);
@@ -121,6 +123,7 @@ class KvStore : public HistorySource {
   MvccStore store_;
   LeaseTable leases_;
   WatchHub hub_;
+  const int64_t min_lease_ttl_s_;
 };
 
 }  // namespace kv

@@ -20,6 +20,8 @@
 // Invariants: publish() is called with strictly increasing revisions (one apply thread), every
 // revision (even one without events, so the hub knows how far the log is published).
 // Thread-safety: all methods are safe from any thread. `notify` must not block; it may call poll().
+// It runs outside the hub lock, so it can still run just after cancel() returned: the consumer
+// must tolerate a notify for an id it has dropped (poll() then returns nothing).
 // Poll a given watch id from one thread at a time (a second concurrent poll returns nothing).
 // Lock order: hub mutex, then the HistorySource's own lock (watch()); never the other way round.
 #pragma once

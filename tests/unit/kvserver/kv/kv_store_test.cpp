@@ -120,6 +120,15 @@ TEST_CASE("keys_only drops values and keeps the metadata") {
   CHECK(r.kvs[0].value.empty());
   CHECK(r.kvs[0].mod_revision == 2);
   CHECK(r.kvs[0].version == 1);
+
+  put(s, "b", "0");  // sorting by value still works when values are not returned
+  req.key = "a";
+  req.range_end = "c";
+  req.sort_target = SortTarget::kValue;
+  req.sort_order = SortOrder::kAscend;
+  r = s.range(req).value();
+  CHECK(keys_of(r) == strs({"b", "a"}));
+  CHECK(r.kvs[1].value.empty());
 }
 
 TEST_CASE("sort order and target, with etcd's default of ascending for non-key targets") {

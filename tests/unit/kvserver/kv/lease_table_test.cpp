@@ -81,3 +81,13 @@ TEST_CASE("time_to_live counts down with the injected clock and keep-alive refre
   CHECK(s.lease_time_to_live(lease, false, 9000).value().ttl == 10);
   CHECK(s.expired_leases(10000, 100).empty());
 }
+
+TEST_CASE("grants below the configured minimum TTL get the minimum, as etcd's lessor does") {
+  KvStore::Options opts;
+  opts.min_lease_ttl_s = 2;
+  KvStore s(opts);
+  auto g = s.lease_grant(0, 1, 0).value();
+  CHECK(g.ttl == 2);
+  CHECK(s.lease_time_to_live(g.id, false, 0).value().granted_ttl == 2);
+  CHECK(s.lease_grant(0, 30, 0).value().ttl == 30);
+}
