@@ -50,6 +50,9 @@ class RawNode {
   void tick() { raft_.tick(); }
   void step(const Message& m) { raft_.step(m); }
   ProposeResult propose(std::string data) { return raft_.propose(std::move(data)); }
+  ProposeResult propose_batch(std::vector<std::string> data) {
+    return raft_.propose_batch(std::move(data));
+  }
   ProposeResult propose_conf_change(const ConfChange& cc) { return raft_.propose_conf_change(cc); }
   ConfState apply_conf_change(const ConfChange& cc) { return raft_.apply_conf_change(cc); }
   Status read_index(std::string ctx) { return raft_.read_index(std::move(ctx)); }

@@ -46,6 +46,9 @@ class Raft {
   void tick();
   void step(const Message& m);
   ProposeResult propose(std::string data);
+  // Proposes several entries at once, replicated in one message per follower (group commit);
+  // on success `index` is the last one's index, the first is index - data.size() + 1.
+  ProposeResult propose_batch(std::vector<std::string> data);
   // Thesis §4.1: one change at a time; a new one is refused until the previous one is applied.
   ProposeResult propose_conf_change(const ConfChange& cc);
   // The application calls this when it applies a committed kConfChange entry (thesis §4: the

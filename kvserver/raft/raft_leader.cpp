@@ -29,6 +29,18 @@ ProposeResult Raft::propose(std::string data) {
   return {Status::kOk, index, term_};
 }
 
+ProposeResult Raft::propose_batch(std::vector<std::string> data) {
+  if (role_ != Role::kLeader || !tracker_.is_member(id_)) return {Status::kNotLeader, 0, 0};
+  if (lead_transferee_ != kNoNode) return {Status::kLeaderTransferring, 0, 0};
+  if (data.empty()) return {Status::kOk, log_.last_index(), term_};
+  std::vector<Entry> ents(data.size());
+  for (std::size_t i = 0; i < data.size(); ++i)
+    ents[i].data = std::move(data[i]);
+  Index index = append_entries(std::move(ents));
+  bcast_append();
+  return {Status::kOk, index, term_};
+}
+
 ProposeResult Raft::propose_conf_change(const ConfChange& cc) {
   if (role_ != Role::kLeader || !tracker_.is_member(id_)) return {Status::kNotLeader, 0, 0};
   if (lead_transferee_ != kNoNode) return {Status::kLeaderTransferring, 0, 0};

@@ -267,3 +267,27 @@ TEST_CASE("flow control: appends respect the in-flight cap and the message size 
   CHECK(to3 >= 20);  // node 3 acks and keeps receiving
   CHECK(c.at(3).applied_entries.size() == 20);
 }
+
+TEST_CASE("§5.3: a proposal batch is replicated in one append per follower and applied in order",
+          "[raft][s5.3]") {
+  TestCluster c(3, plain);
+  REQUIRE(c.elect(1));
+  c.take_sent();
+  ProposeResult r = c.node(1).propose_batch({"a", "b", "c"});
+  REQUIRE(r.status == Status::kOk);
+  c.settle();
+  std::size_t apps_with_entries = 0;
+  for (const Message& m : c.take_sent()) {
+    if (m.type == MessageType::kApp && !m.entries.empty()) {
+      ++apps_with_entries;
+      CHECK(m.entries.size() == 3);
+    }
+  }
+  CHECK(apps_with_entries == 2);
+  for (NodeId id : {1, 2, 3}) {
+    REQUIRE(c.at(id).applied_entries.size() == 3);
+    CHECK(c.at(id).applied_entries[2].data == "c");
+    CHECK(c.at(id).applied_entries[2].index == r.index);
+  }
+  CHECK(c.node(2).propose_batch({"x"}).status == Status::kNotLeader);
+}
