@@ -11,18 +11,15 @@
 //    rotation) are re-read by gRPC every refresh interval without a restart. An edit that leaves
 //    the files inconsistent (key not matching cert) is skipped by gRPC and the old material stays
 //    in use. Replace files atomically (write temp + rename), as `provision` does.
-//  - TLS >= 1.2: gRPC's TLS credentials negotiate only TLS 1.2 and 1.3
-//  (grpc_tls_credentials_options
-//    defaults min to TLS1_2); 1.51's C++ API has no knob to lower it, so nothing here can weaken
-//    it.
-//  - Reload on demand (SIGHUP): gRPC 1.51 offers no public way to make a
-//  FileWatcherCertificateProvider
-//    re-read now, nor to swap the provider of a port that is already listening. So:
+//  - TLS >= 1.2: gRPC's TLS credentials negotiate only TLS 1.2 and 1.3 (the C core defaults the
+//    minimum to TLS1_2); 1.51's C++ API has no knob to lower it, so nothing here can weaken it.
+//  - Reload on demand (SIGHUP): gRPC 1.51 offers no public way to make a file watcher re-read now,
+//    nor to swap the provider of a port that is already listening. So:
 //      * dialing side: PeerDialCredentials::reload() builds a fresh provider (which reads the files
 //        in its constructor) and hands it to every channel created afterwards - immediate;
 //      * listening side: the provider's own timer is the mechanism; we run it every
-//        kTlsRefreshIntervalSec (1 s: three small file reads per second per port is noise), so a
-//        SIGHUP-driven check (reload_and_log) sees the listening ports converge within a second.
+//        kTlsRefreshIntervalSec (1 s: three small file reads per second per port is noise), so
+//        after a SIGHUP (TlsReloader, tls_reloader.h) the listening ports converge within a second.
 //    Rebuilding the gRPC server to force it would drop every live watch stream; not worth 1 s.
 //  - Connections already established keep the material they were handshaken with.
 //

@@ -16,76 +16,16 @@
 #include "kvserver/api/etcdserverpb/rpc.grpc.pb.h"
 #include "kvserver/server/tls.h"
 #include "tests/unit/kvserver/server/test_pki.h"
+#include "tests/unit/kvserver/server/test_status_server.h"
 
 using kvserver::server::TlsFiles;
 using kvserver::server::testing::run_command;
 using kvserver::server::testing::TestPki;
 using Clock = std::chrono::steady_clock;
+using kvserver::server::testing::call_status;
+using kvserver::server::testing::TestServer;
 
 namespace {
-
-// TEST-ONLY stand-in for the real Maintenance service (which comes with the Raft loop): Status
-// answers fixed numbers, and reports who called in `version` ("CN|peer address") so tests can see
-// which client certificate and which TCP connection a call used.
-class TestOnlyStatusService final : public etcdserverpb::Maintenance::Service {
- public:
-  grpc::Status Status(grpc::ServerContext* context, const etcdserverpb::StatusRequest*,
-                      etcdserverpb::StatusResponse* response) override {
-    std::string cn = "-";
-    if (auto auth = context->auth_context()) {
-      auto values = auth->FindPropertyValues("x509_common_name");
-      if (!values.empty()) cn.assign(values[0].data(), values[0].size());
-    }
-    response->mutable_header()->set_cluster_id(0x1111);
-    response->mutable_header()->set_member_id(0x2222);
-    response->mutable_header()->set_raft_term(7);
-    response->set_version(cn + "|" + context->peer());
-    response->set_leader(0x2222);
-    response->set_raftindex(42);
-    response->set_raftterm(7);
-    response->set_raftappliedindex(41);
-    response->set_dbsize(20480);
-    return grpc::Status::OK;
-  }
-};
-
-struct TestServer {
-  TestOnlyStatusService service;
-  std::unique_ptr<grpc::Server> server;
-  int port = 0;
-
-  explicit TestServer(const std::shared_ptr<grpc::ServerCredentials>& creds) {
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", creds, &port);
-    builder.RegisterService(&service);
-    server = builder.BuildAndStart();
-    REQUIRE(server != nullptr);
-    REQUIRE(port > 0);
-  }
-  ~TestServer() { server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1)); }
-  std::string target() const { return "127.0.0.1:" + std::to_string(port); }
-};
-
-struct CallResult {
-  grpc::Status status;
-  std::string cn;
-  std::string peer;  // the client's address as the server saw it: identifies the connection
-};
-
-CallResult call_status(const std::shared_ptr<grpc::Channel>& channel) {
-  auto stub = etcdserverpb::Maintenance::NewStub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  etcdserverpb::StatusResponse resp;
-  CallResult r;
-  r.status = stub->Status(&ctx, etcdserverpb::StatusRequest(), &resp);
-  const auto bar = resp.version().find('|');
-  if (r.status.ok() && bar != std::string::npos) {
-    r.cn = resp.version().substr(0, bar);
-    r.peer = resp.version().substr(bar + 1);
-  }
-  return r;
-}
 
 // A fresh channel (own subchannel pool, so never a shared connection) with static PEM credentials.
 std::shared_ptr<grpc::Channel> ssl_channel(const TestServer& s, const TestPki& pki,
