@@ -28,7 +28,7 @@ constexpr std::uint64_t kTickMs = 10;
 constexpr Index kSnapshotEvery = 40;  // entries applied between snapshots (small: exercise §7)
 constexpr Index kKeepTail = 15;       // entries kept behind a snapshot for slow followers
 
-enum class EventKind { kDeliver, kTick, kSyncDone, kRestart, kClient, kFault };
+enum class EventKind { kDeliver, kTick, kSyncDone, kRestart, kClient, kFault, kDepose };
 
 struct Event {
   std::uint64_t time;
@@ -243,6 +243,20 @@ class Simulation {
         client_op();
         schedule(1 + rand(4), EventKind::kClient, 0);
         break;
+      case EventKind::kDepose: {
+        // A young leader loses its seat mid-replication: its log holds entries of several
+        // terms on a minority, the raw material of Figure 8.
+        SimNode& n = *nodes_[ev.node];
+        if (!faults || !n.up || ev.incarnation != n.incarnation) break;
+        if (n.raw->raft().role() != raft::Role::kLeader) break;
+        if (chance(0.5)) {
+          isolated_.insert(n.id);
+        } else {
+          crash(n);
+          schedule(20 + rand(100), EventKind::kRestart, n.id);
+        }
+        break;
+      }
       case EventKind::kFault:
         if (faults) fault_op();
         schedule(10 + rand(40), EventKind::kFault, 0);
@@ -361,6 +375,7 @@ class Simulation {
       if (r.role() != raft::Role::kLeader || n->seen_leader_term == r.term()) continue;
       n->seen_leader_term = r.term();
       ++elections_;
+      if (faults_on_ && chance(0.6)) schedule(rand(20), EventKind::kDepose, id);
       checker_.on_leader(
           id, r.term(),
           [&](Index i) -> std::optional<Term> {
