@@ -2,6 +2,7 @@
 //   raft_sim --seeds FIRST:COUNT [--steps N]   a fixed range (what CTest runs)
 //   raft_sim --seed N [--verbose]              replay one seed exactly (printed on failure)
 //   raft_sim --long SECONDS                    as many seeds as fit in the time
+//   raft_sim ... --check-replay                run every seed twice and insist on identical runs
 // Odd seeds simulate 5 nodes, even seeds 3. Exit status 0 iff every seed passed.
 #include <chrono>
 #include <csignal>
@@ -30,7 +31,7 @@ extern "C" void on_abort(int) {
 int usage() {
   std::fprintf(stderr,
                "usage: raft_sim [--seeds FIRST:COUNT | --seed N | --long SECONDS] [--steps N] "
-               "[--verbose]\n");
+               "[--verbose] [--check-replay]\n");
   return 2;
 }
 
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
   std::uint64_t first = 1, count = 100, steps = 2000;
   double long_seconds = 0;
   bool verbose = false;
+  bool check_replay = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -59,6 +61,8 @@ int main(int argc, char** argv) {
       steps = std::stoull(next());
     } else if (a == "--verbose") {
       verbose = true;
+    } else if (a == "--check-replay") {
+      check_replay = true;
     } else {
       return usage();
     }
@@ -79,6 +83,16 @@ int main(int argc, char** argv) {
     o.verbose = verbose;
     g_seed = o.seed;
     raftsim::SimResult r = raftsim::run_seed(o);
+    if (check_replay && r.ok) {
+      // Same seed, same run: every counter must match, or `--seed N` would not reproduce a bug.
+      raftsim::SimResult again = raftsim::run_seed(o);
+      if (again.steps != r.steps || again.acked != r.acked || again.reads != r.reads ||
+          again.elections != r.elections || again.crashes != r.crashes ||
+          again.conf_changes != r.conf_changes || again.snapshots_sent != r.snapshots_sent) {
+        r.ok = false;
+        r.failure = "replaying the seed gave a different run (nondeterminism)";
+      }
+    }
     ++seeds;
     total_steps += r.steps;
     acked += r.acked;
