@@ -209,6 +209,9 @@ Result<ParsedFlags> parse_flags(const std::vector<std::string>& args) {
   app.add_option("--max-request-bytes", c.max_request_bytes,
                  "Largest client request accepted (bytes)")
       ->capture_default_str();
+  app.add_flag("--strict-reconfig-check", c.strict_reconfig_check,
+               "Reject membership changes that might cause quorum loss (default true)");
+  app.add_option("--log-level", c.log_level, "debug, info, warn or error")->capture_default_str();
   app.add_option("--restore", c.restore_file,
                  "Seed an empty --data-dir from this kvserver snapshot file");
 
@@ -296,6 +299,10 @@ Status validate_config(ServerConfig& c) {
     return Error("--initial-cluster-token is empty; give a token unique to this cluster");
   }
 
+  if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
+      c.log_level != "error") {
+    return Error("--log-level is \"" + c.log_level + "\"; use debug, info, warn or error");
+  }
   if (c.heartbeat_interval_ms <= 0)
     return Error("--heartbeat-interval must be > 0 ms (default 100)");
   if (c.election_timeout_ms < 5 * c.heartbeat_interval_ms) {

@@ -63,6 +63,9 @@ struct ServerConfig {
   uint64_t snapshot_count = 10000;
   uint64_t max_request_bytes = 1572864;  // 1.5 MiB, etcd's default
   std::string restore_file;              // --restore: seed data-dir from one of our snapshot files
+  // Refuse membership changes that could cost quorum (etcd's default, and ours: OPERATIONS-FACTS).
+  bool strict_reconfig_check = true;
+  std::string log_level = "info";  // debug, info, warn, error (etcd 3.4's --log-level)
 
   // Filled by validate_config() from the strings above.
   std::vector<Url> listen_client;

@@ -44,7 +44,7 @@ int run(const std::vector<std::string>& args) {
     std::fprintf(stderr, "kvserver: %s\n", s.error().message.c_str());
     return kExitBadConfig;
   }
-  kvserver::server::init_logging();
+  kvserver::server::init_logging(config.log_level);
   spdlog::info(
       "member {} validated: data-dir {}, {} client URL(s), {} peer URL(s), {} member(s) in "
       "--initial-cluster ({})",

@@ -105,6 +105,8 @@ TEST_CASE("no flags gives etcd's defaults with plain http on localhost", "[flags
   CHECK(c.snapshot_count == 10000);
   CHECK(c.heartbeat_interval_ms == 100);
   CHECK(c.election_timeout_ms == 1000);
+  CHECK(c.strict_reconfig_check);
+  CHECK(c.log_level == "info");
   REQUIRE(c.listen_client.size() == 1);
   CHECK(c.listen_client[0].host_port() == "localhost:2379");
 }
@@ -118,6 +120,14 @@ TEST_CASE("version and help flags are actions and not errors", "[flags]") {
   CHECK(h->action == ParsedFlags::Action::kPrintHelp);
   CHECK(h->help_text.find("--initial-cluster-token") != std::string::npos);
   CHECK(h->help_text.find("--max-request-bytes") != std::string::npos);
+}
+
+TEST_CASE("etcd's strict-reconfig-check and log-level are understood", "[flags]") {
+  ServerConfig c;
+  REQUIRE(error_of({"--strict-reconfig-check=false", "--log-level", "debug"}, &c).empty());
+  CHECK_FALSE(c.strict_reconfig_check);
+  CHECK(c.log_level == "debug");
+  CHECK_THAT(error_of({"--log-level", "chatty"}), Catch::Contains("--log-level"));
 }
 
 TEST_CASE("unknown flags and bad numbers name the flag", "[flags]") {
