@@ -7,6 +7,7 @@
 
 #include "provision/cmd/certs_cmd.h"
 #include "provision/cmd/common.h"
+#include "provision/cmd/render_cmd.h"
 
 namespace {
 constexpr const char* kVersion = "0.1.0";
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::function<int()> run;
   provision::add_certs_commands(app, run);
+  provision::add_render_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
