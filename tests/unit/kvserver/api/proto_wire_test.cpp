@@ -3,7 +3,11 @@
 // protobuf wire format (tag = field_number << 3 | wire_type) and etcd's public field numbers.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <filesystem>
 #include <string>
+
+#include <grpcpp/grpcpp.h>
 
 #include "kvserver/api/etcdserverpb/rpc.grpc.pb.h"
 #include "kvserver/api/mvccpb/kv.pb.h"
@@ -109,4 +113,23 @@ TEST_CASE("raft peer service: a bidi message stream and a client-streamed snapsh
   kvserver::raftpb::MessageBatch back;
   REQUIRE(back.ParseFromString(batch.SerializeAsString()));
   CHECK(back.messages(0) == std::string("\x00\x01", 2));
+}
+
+TEST_CASE("etcd_api links the shared Debian gRPC, for provision's client side", "[api]") {
+  // This test binary links etcd_api exactly as provision will; kvserver links etcd_api_static.
+  // A client stub, as provision will make (no call: nothing listens on port 1).
+  auto stub = etcdserverpb::Maintenance::NewStub(
+      grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()));
+  REQUIRE(stub != nullptr);
+  // /proc/self/exe inside popen would be the shell; resolve it here, in this process.
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  FILE* pipe = popen(("ldd " + self + " 2>&1").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n = 0;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0)
+    out.append(buf, n);
+  REQUIRE(pclose(pipe) == 0);
+  CHECK_THAT(out, Catch::Contains("libgrpc++.so") && Catch::Contains("libprotobuf.so"));
 }
