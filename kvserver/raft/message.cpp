@@ -1,7 +1,5 @@
 #include "kvserver/raft/message.h"
 
-#include "kvserver/raft/status.h"
-
 namespace raft {
 
 const char* to_string(MessageType t) {
@@ -30,30 +28,6 @@ const char* to_string(MessageType t) {
       return "ReadIndex";
     case MessageType::kReadIndexResp:
       return "ReadIndexResp";
-  }
-  return "?";
-}
-
-const char* to_string(Status s) {
-  switch (s) {
-    case Status::kOk:
-      return "ok";
-    case Status::kNotLeader:
-      return "not the leader; retry at the leader";
-    case Status::kLeaderTransferring:
-      return "leadership transfer in progress; retry shortly";
-    case Status::kConfChangePending:
-      return "a membership change is still pending; retry once it is applied";
-    case Status::kInvalidConfChange:
-      return "invalid membership change for the current configuration";
-    case Status::kInvalidTarget:
-      return "leader transfer target is not a voter";
-    case Status::kCompacted:
-      return "requested index is compacted";
-    case Status::kUnavailable:
-      return "requested index is beyond the last entry";
-    case Status::kSnapshotTemporarilyUnavailable:
-      return "snapshot temporarily unavailable";
   }
   return "?";
 }

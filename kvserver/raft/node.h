@@ -13,6 +13,12 @@
 //     advance()
 // ready() may not be called again before advance(); inputs may be fed in between.
 //
+// Snapshots and compaction (§7) are the application's call: every so often (e.g. each 10k applied
+// entries) it saves a snapshot of its state machine at its applied index into its Storage and
+// compacts the log behind it, keeping a tail (e.g. 5k entries) so followers slightly behind catch
+// up from the log. The core sends that snapshot whole (one kSnap message; the transport may
+// chunk it) to any follower that needs compacted entries.
+//
 // Thread-safety: none; one thread drives it.
 #pragma once
 

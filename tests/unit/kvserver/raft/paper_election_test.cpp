@@ -255,3 +255,22 @@ TEST_CASE("§9.6: check-quorum: a follower within its leader lease ignores vote 
   CHECK(c.raft(2).term() == t);
   CHECK(c.raft(2).vote() != 3);
 }
+
+TEST_CASE("§5.2: a restarted node remembers its vote (Figure 2: votedFor is persistent)",
+          "[raft][s5.2]") {
+  TestCluster c(3, plain);
+  Message req = vote_request(2, 1, 5, 1, 1);
+  c.node(1).step(req);
+  c.settle();  // the vote (term 5, voted for 2) is persisted before the answer goes out
+  c.restart(1);
+  CHECK(c.raft(1).term() == 5);
+  CHECK(c.raft(1).vote() == 2);
+  c.take_sent();
+  c.node(1).step(vote_request(3, 1, 5, 1, 1));
+  c.settle();
+  bool rejected = false;
+  for (const Message& m : c.take_sent()) {
+    if (m.type == MessageType::kVoteResp && m.to == 3) rejected = m.reject;
+  }
+  CHECK(rejected);
+}
