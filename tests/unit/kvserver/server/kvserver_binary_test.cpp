@@ -6,6 +6,7 @@
 #include <sstream>
 #include <string>
 
+#include "tests/unit/kvserver/server/fake_systemd.h"
 #include "tests/unit/kvserver/server/test_pki.h"
 
 using kvserver::server::testing::run_command;
@@ -83,4 +84,13 @@ TEST_CASE("kvserver exits 2 naming a bad flag and 3 saying the loop is not there
   CHECK(ok.exit_code == 3);
   CHECK_THAT(ok.output, Catch::Contains("not implemented yet"));
   CHECK_THAT(ok.output, Catch::Contains("TLS: client port on, peer port off"));
+}
+
+TEST_CASE("the static kvserver talks to systemd through the dynamic libsystemd", "[binary]") {
+  kvserver::server::testing::TestPki tmp;
+  kvserver::server::testing::FakeSystemd systemd(tmp.path("notify.sock"));  // sets NOTIFY_SOCKET
+  auto r = run_command(kKvserver + " --data-dir " + tmp.path("d"));
+  CHECK(r.exit_code == 3);
+  // Until the Raft loop exists it reports a STATUS, and never READY=1.
+  CHECK(systemd.receive() == "STATUS=configuration valid; raft loop not implemented");
 }
