@@ -196,6 +196,22 @@ class Simulation {
     }
   }
 
+  // What a real transport reports back to the sender: snapshot delivery, and (sometimes, as a
+  // connection failure would) an unreachable peer.
+  void transport_feedback(const Message& m, bool delivered) {
+    auto it = nodes_.find(m.from);
+    if (it == nodes_.end() || !it->second->up) return;
+    raft::RawNode& sender = *it->second->raw;
+    if (m.type == raft::MessageType::kSnap) {
+      sender.report_snapshot(m.to, delivered);
+    } else if (!delivered && chance(0.3)) {
+      sender.report_unreachable(m.to);
+    } else {
+      return;
+    }
+    pump(*it->second);
+  }
+
   bool reachable(NodeId from, NodeId to) const {
     return !isolated_.count(from) && !isolated_.count(to);
   }
@@ -211,7 +227,9 @@ class Simulation {
     switch (ev.kind) {
       case EventKind::kDeliver: {
         auto it = nodes_.find(ev.node);
-        if (it == nodes_.end() || !it->second->up || !reachable(ev.msg.from, ev.node)) break;
+        bool ok = it != nodes_.end() && it->second->up && reachable(ev.msg.from, ev.node);
+        transport_feedback(ev.msg, ok);
+        if (!ok) break;
         if (opt_.verbose) trace("deliver", ev.msg);
         it->second->raw->step(ev.msg);
         pump(*it->second);
@@ -418,9 +436,24 @@ class Simulation {
       // minority grows a log suffix that a later leader must overwrite: Figure 8's ingredients).
       SimNode* l = chance(0.6) ? leader() : chance(0.7) ? any_leader() : random_up_node();
       if (l == nullptr) return;
-      std::uint64_t pid = next_proposal_++;
-      raft::ProposeResult r = l->raw->propose("p" + std::to_string(pid));
-      if (r.status == raft::Status::kOk) l->proposals[r.index] = pid;
+      if (chance(0.2)) {  // a group of proposals in one call
+        std::vector<std::uint64_t> pids;
+        std::vector<std::string> data;
+        for (std::uint64_t k = 0, n = 1 + rand(4); k < n; ++k) {
+          pids.push_back(next_proposal_++);
+          data.push_back("p" + std::to_string(pids.back()));
+        }
+        raft::ProposeResult r = l->raw->propose_batch(std::move(data));
+        if (r.status == raft::Status::kOk) {
+          for (std::size_t k = 0; k < pids.size(); ++k) {
+            l->proposals[r.index - pids.size() + 1 + k] = pids[k];
+          }
+        }
+      } else {
+        std::uint64_t pid = next_proposal_++;
+        raft::ProposeResult r = l->raw->propose("p" + std::to_string(pid));
+        if (r.status == raft::Status::kOk) l->proposals[r.index] = pid;
+      }
       pump(*l);
     } else {
       SimNode* n = random_up_node();
