@@ -7,7 +7,11 @@
 
 #include "provision/cmd/certs_cmd.h"
 #include "provision/cmd/common.h"
+#include "provision/cmd/plan_cmd.h"
 #include "provision/cmd/render_cmd.h"
+#include "provision/cmd/reset_cmd.h"
+#include "provision/cmd/status_cmd.h"
+#include "provision/cmd/up_cmd.h"
 
 namespace {
 constexpr const char* kVersion = "0.1.0";
@@ -22,6 +26,10 @@ int main(int argc, char** argv) {
   std::function<int()> run;
   provision::add_certs_commands(app, run);
   provision::add_render_command(app, run);
+  provision::add_up_command(app, run);
+  provision::add_status_command(app, run);
+  provision::add_plan_command(app, run);
+  provision::add_reset_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,97 @@
+#include "provision/steps/desired.h"
+
+#include <map>
+
+#include "certs/file_io.h"
+#include "provision/pki_layout.h"
+#include "provision/render.h"
+#include "provision/ssh/upload.h"
+
+namespace provision::steps {
+
+std::string binary_name(Flavor flavor) {
+  return flavor == Flavor::kEtcd ? "etcd" : "kvserver";
+}
+
+std::string unit_path(const NodeSpec& node) {
+  return "/etc/systemd/system/" + node.server.unit;
+}
+
+std::string remote_binary_path(const NodeSpec& node) {
+  return node.server.bin_dir + "/" + binary_name(node.server.flavor);
+}
+
+namespace {
+
+const char* const kConfigFiles[] = {"ca.crt", "server.crt", "server.key", "peer.crt", "peer.key"};
+
+DesiredFile make_file(std::string label, std::string remote_path,
+                      std::shared_ptr<const std::string> bytes, int mode) {
+  DesiredFile f;
+  f.label = std::move(label);
+  f.remote_path = std::move(remote_path);
+  f.sha256 = provision::ssh::sha256_hex(*bytes);
+  f.bytes = std::move(bytes);
+  f.mode = mode;
+  return f;
+}
+
+certs::Result<std::shared_ptr<const std::string>> read_shared(const std::string& path,
+                                                              const std::string& hint) {
+  auto r = certs::read_file(path);
+  if (!r) return certs::Error(r.error().message + " - " + hint);
+  return std::make_shared<const std::string>(std::move(*r));
+}
+
+}  // namespace
+
+std::vector<std::string> managed_paths(const NodeSpec& node) {
+  std::vector<std::string> out = {remote_binary_path(node)};
+  for (const char* f : kConfigFiles)
+    out.push_back(node.server.config_dir + "/" + f);
+  out.push_back(unit_path(node));
+  return out;
+}
+
+certs::Result<std::vector<NodeInputs>> load_desired(const Inventory& inv,
+                                                    const std::string& token) {
+  const std::string gen_hint = "run `provision certs generate -i " + inv.path + "`";
+  auto ca = read_shared(ca_cert_path(inv), gen_hint);
+  if (!ca) return ca.error();
+  std::map<std::string, std::shared_ptr<const std::string>> binaries;
+  std::vector<NodeInputs> out;
+  for (const auto& node : inv.nodes) {
+    NodeInputs in;
+    in.node = &node;
+    auto& bin = binaries[node.server.binary];
+    if (!bin) {
+      auto b = read_shared(node.server.binary, "server.binary must be the " +
+                                                   flavor_name(node.server.flavor) +
+                                                   " binary to copy to the nodes");
+      if (!b) return certs::Error(inv.where(node) + ": " + b.error().message);
+      bin = *b;
+    }
+    in.fixed.push_back(make_file("binary", remote_binary_path(node), bin, 0755));
+    in.fixed.push_back(make_file("ca.crt", node.server.config_dir + "/ca.crt", *ca, 0644));
+    for (const char* kind : {"server", "peer"}) {
+      for (const char* ext : {"crt", "key"}) {
+        const std::string name = std::string(kind) + "." + ext;
+        auto bytes = read_shared(inv.pki.dir + "/" + node.name + "/" + name, gen_hint);
+        if (!bytes) return certs::Error(inv.where(node) + ": " + bytes.error().message);
+        in.fixed.push_back(make_file(name, node.server.config_dir + "/" + name, *bytes,
+                                     std::string(ext) == "key" ? 0600 : 0644));
+      }
+    }
+    for (ClusterState st : {ClusterState::kNew, ClusterState::kExisting}) {
+      auto unit = render_unit(inv, node, token, st);
+      if (!unit) return certs::Error(inv.where(node) + ": " + unit.error().message);
+      DesiredFile f = make_file("unit", unit_path(node),
+                                std::make_shared<const std::string>(std::move(*unit)), 0644);
+      (st == ClusterState::kNew ? in.unit_new : in.unit_existing) = std::move(f);
+    }
+    out.push_back(std::move(in));
+  }
+  return out;
+}
+
+}  // namespace provision::steps
