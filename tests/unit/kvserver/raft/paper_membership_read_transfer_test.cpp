@@ -267,3 +267,18 @@ TEST_CASE("§3.10: a transfer that cannot finish is abandoned after an election 
   CHECK(c.node(1).propose("again").status == Status::kOk);
   CHECK(c.node(1).transfer_leader(7) == Status::kInvalidTarget);
 }
+
+TEST_CASE(
+    "§4: a cluster bootstrapped from committed AddVoter entries applies them, then elects "
+    "and commits",
+    "[raft][s4]") {
+  TestCluster c(3, {}, TestCluster::Bootstrap::kConfChangeEntries);
+  c.settle();  // the first Readys hand out the bootstrap entries; applying them sets membership
+  for (NodeId id : {1, 2, 3})
+    CHECK(c.at(id).conf.voters == std::vector<NodeId>{1, 2, 3});
+  REQUIRE(c.elect(2));
+  REQUIRE(c.node(2).propose("first").status == Status::kOk);
+  c.settle();
+  for (NodeId id : {1, 2, 3})
+    CHECK(c.at(id).applied_entries.size() == 1);
+}

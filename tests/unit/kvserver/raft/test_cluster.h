@@ -36,13 +36,29 @@ class TestCluster {
  public:
   using Tweak = std::function<void(Config&)>;
 
-  // Voters 1..n, bootstrapped from a snapshot at index 1, term 1.
-  explicit TestCluster(int n, Tweak tweak = {}) : tweak_(std::move(tweak)) {
+  enum class Bootstrap { kSnapshot, kConfChangeEntries };
+
+  // Voters 1..n, bootstrapped from a snapshot at index 1, term 1 -- or, like etcd and kvserver's
+  // node loop, from n committed-but-unapplied AddVoter entries at indexes 1..n.
+  explicit TestCluster(int n, Tweak tweak = {}, Bootstrap how = Bootstrap::kSnapshot)
+      : tweak_(std::move(tweak)) {
     ConfState cs;
-    for (int i = 1; i <= n; ++i)
+    for (int i = 1; i <= n; ++i) {
       cs.voters.push_back(static_cast<NodeId>(i));
+    }
     for (NodeId id : cs.voters) {
       TestNode& t = nodes_[id];
+      if (how == Bootstrap::kConfChangeEntries) {
+        std::vector<Entry> ents;
+        for (NodeId v : cs.voters) {
+          ents.push_back(Entry{1, v, EntryType::kConfChange,
+                               encode_conf_change(ConfChange{ConfChangeType::kAddVoter, v, {}})});
+        }
+        t.storage.append(ents);
+        t.storage.set_hard_state(HardState{1, kNoNode, ents.size()});
+        start(id);
+        continue;
+      }
       Snapshot s;
       s.metadata = {1, 1, cs};
       t.storage.apply_snapshot(s);
