@@ -1,0 +1,116 @@
+#include "kvserver/server/services/kv_service.h"
+
+#include <utility>
+
+#include "kvserver/server/services/api_errors.h"
+#include "kvserver/server/services/convert.h"
+
+namespace kvserver::services {
+
+namespace {
+
+// Reads the range now (the barrier, if any, has passed) and finishes the call.
+void answer_range(NodeApi& node, const etcdserverpb::RangeRequest* req,
+                  etcdserverpb::RangeResponse* resp, grpc::ServerUnaryReactor* reactor) {
+  auto result = node.store().range(from_proto(*req));
+  if (!result.ok()) {
+    reactor->Finish(to_grpc_status(result.error()));
+    return;
+  }
+  to_proto(result.value(), resp);
+  fill_header(node.header(), result->revision, resp->mutable_header());
+  reactor->Finish(grpc::Status::OK);
+}
+
+}  // namespace
+
+template <typename Fill>
+grpc::ServerUnaryReactor* KvService::propose(grpc::CallbackServerContext* ctx, WriteRequest request,
+                                             Fill fill) {
+  auto* reactor = ctx->DefaultReactor();
+  node_.write(std::move(request),
+              [this, reactor, fill = std::move(fill)](ApiResult<WriteResponse> result) {
+                if (result.index() != 0) {
+                  reactor->Finish(to_grpc_status(std::get<1>(result)));
+                  return;
+                }
+                fill(std::get<0>(result));
+                reactor->Finish(grpc::Status::OK);
+              });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* ctx,
+                                           const etcdserverpb::RangeRequest* req,
+                                           etcdserverpb::RangeResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  if (req->serializable()) {
+    answer_range(node_, req, resp, reactor);
+    return reactor;
+  }
+  node_.read_barrier([this, req, resp, reactor](std::optional<ApiError> error) {
+    if (error) {
+      reactor->Finish(to_grpc_status(*error));
+      return;
+    }
+    answer_range(node_, req, resp, reactor);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* ctx,
+                                         const etcdserverpb::PutRequest* req,
+                                         etcdserverpb::PutResponse* resp) {
+  if (too_large(*req)) {
+    auto* reactor = ctx->DefaultReactor();
+    reactor->Finish(to_grpc_status(request_too_large()));
+    return reactor;
+  }
+  return propose(ctx, from_proto(*req), [this, resp](const WriteResponse& w) {
+    const auto& r = std::get<kv::PutResponse>(w);
+    to_proto(r, resp);
+    fill_header(node_.header(), r.revision, resp->mutable_header());
+  });
+}
+
+grpc::ServerUnaryReactor* KvService::DeleteRange(grpc::CallbackServerContext* ctx,
+                                                 const etcdserverpb::DeleteRangeRequest* req,
+                                                 etcdserverpb::DeleteRangeResponse* resp) {
+  if (too_large(*req)) {
+    auto* reactor = ctx->DefaultReactor();
+    reactor->Finish(to_grpc_status(request_too_large()));
+    return reactor;
+  }
+  return propose(ctx, from_proto(*req), [this, resp](const WriteResponse& w) {
+    const auto& r = std::get<kv::DeleteRangeResponse>(w);
+    to_proto(r, resp);
+    fill_header(node_.header(), r.revision, resp->mutable_header());
+  });
+}
+
+grpc::ServerUnaryReactor* KvService::Txn(grpc::CallbackServerContext* ctx,
+                                         const etcdserverpb::TxnRequest* req,
+                                         etcdserverpb::TxnResponse* resp) {
+  if (too_large(*req)) {
+    auto* reactor = ctx->DefaultReactor();
+    reactor->Finish(to_grpc_status(request_too_large()));
+    return reactor;
+  }
+  return propose(ctx, from_proto(*req), [this, resp](const WriteResponse& w) {
+    const auto& r = std::get<kv::TxnResponse>(w);
+    to_proto(r, resp);
+    fill_header(node_.header(), r.revision, resp->mutable_header());
+  });
+}
+
+grpc::ServerUnaryReactor* KvService::Compact(grpc::CallbackServerContext* ctx,
+                                             const etcdserverpb::CompactionRequest* req,
+                                             etcdserverpb::CompactionResponse* resp) {
+  CompactRequest request{req->revision(), req->physical()};
+  return propose(ctx, request, [this, resp](const WriteResponse& w) {
+    const auto& r = std::get<kv::CompactResponse>(w);
+    fill_header(node_.header(), r.revision, resp->mutable_header());
+  });
+}
+
+}  // namespace kvserver::services

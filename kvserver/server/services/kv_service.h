@@ -1,0 +1,52 @@
+// KvService: etcd's KV service (Range, Put, DeleteRange, Txn, Compact) over NodeApi.
+//
+// Range: serializable reads the local store at once; linearizable (etcdctl's default) first waits
+// for NodeApi::read_barrier() (ReadIndex). Writes go through NodeApi::write() (the Raft log) and
+// are answered from its callback; none of them holds a thread while waiting. Requests larger than
+// max_request_bytes are refused before they reach the log.
+//
+// Thread-safety: any gRPC thread; NodeApi callbacks may finish calls from the node's threads.
+#pragma once
+
+#include <cstdint>
+
+#include "kvserver/api/etcdserverpb/rpc.grpc.pb.h"
+#include "kvserver/server/node_api.h"
+
+namespace kvserver::services {
+
+class KvService final : public etcdserverpb::KV::CallbackService {
+ public:
+  KvService(NodeApi& node, uint64_t max_request_bytes)
+      : node_(node), max_request_bytes_(max_request_bytes) {}
+
+  grpc::ServerUnaryReactor* Range(grpc::CallbackServerContext* ctx,
+                                  const etcdserverpb::RangeRequest* req,
+                                  etcdserverpb::RangeResponse* resp) override;
+  grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx,
+                                const etcdserverpb::PutRequest* req,
+                                etcdserverpb::PutResponse* resp) override;
+  grpc::ServerUnaryReactor* DeleteRange(grpc::CallbackServerContext* ctx,
+                                        const etcdserverpb::DeleteRangeRequest* req,
+                                        etcdserverpb::DeleteRangeResponse* resp) override;
+  grpc::ServerUnaryReactor* Txn(grpc::CallbackServerContext* ctx,
+                                const etcdserverpb::TxnRequest* req,
+                                etcdserverpb::TxnResponse* resp) override;
+  grpc::ServerUnaryReactor* Compact(grpc::CallbackServerContext* ctx,
+                                    const etcdserverpb::CompactionRequest* req,
+                                    etcdserverpb::CompactionResponse* resp) override;
+
+ private:
+  // Proposes `request`; on success `fill(response)` writes the answer, then the call finishes.
+  template <typename Fill>
+  grpc::ServerUnaryReactor* propose(grpc::CallbackServerContext* ctx, WriteRequest request,
+                                    Fill fill);
+  bool too_large(const google::protobuf::Message& req) const {
+    return req.ByteSizeLong() > max_request_bytes_;
+  }
+
+  NodeApi& node_;
+  const uint64_t max_request_bytes_;
+};
+
+}  // namespace kvserver::services

@@ -1,0 +1,41 @@
+// LeaseService: etcd's Lease service over NodeApi.
+//
+// LeaseGrant/LeaseRevoke go through the Raft log (NodeApi::write). LeaseKeepAlive is a bidi stream:
+// each request refreshes the lease on the leader (NodeApi::lease_keep_alive) and answers {ID, TTL};
+// an unknown or expired lease answers TTL 0, as etcd does, and the stream carries on (etcdctl
+// prints "lease ... expired or revoked"). LeaseTimeToLive answers TTL -1 for an unknown lease
+// (etcd's rule, not an error). LeaseLeases lists the leases after a read barrier.
+//
+// Thread-safety: any gRPC thread; NodeApi callbacks may finish calls from the node's threads.
+#pragma once
+
+#include "kvserver/api/etcdserverpb/rpc.grpc.pb.h"
+#include "kvserver/server/node_api.h"
+
+namespace kvserver::services {
+
+class LeaseService final : public etcdserverpb::Lease::CallbackService {
+ public:
+  explicit LeaseService(NodeApi& node) : node_(node) {}
+
+  grpc::ServerUnaryReactor* LeaseGrant(grpc::CallbackServerContext* ctx,
+                                       const etcdserverpb::LeaseGrantRequest* req,
+                                       etcdserverpb::LeaseGrantResponse* resp) override;
+  grpc::ServerUnaryReactor* LeaseRevoke(grpc::CallbackServerContext* ctx,
+                                        const etcdserverpb::LeaseRevokeRequest* req,
+                                        etcdserverpb::LeaseRevokeResponse* resp) override;
+  grpc::ServerBidiReactor<etcdserverpb::LeaseKeepAliveRequest,
+                          etcdserverpb::LeaseKeepAliveResponse>*
+  LeaseKeepAlive(grpc::CallbackServerContext* ctx) override;
+  grpc::ServerUnaryReactor* LeaseTimeToLive(grpc::CallbackServerContext* ctx,
+                                            const etcdserverpb::LeaseTimeToLiveRequest* req,
+                                            etcdserverpb::LeaseTimeToLiveResponse* resp) override;
+  grpc::ServerUnaryReactor* LeaseLeases(grpc::CallbackServerContext* ctx,
+                                        const etcdserverpb::LeaseLeasesRequest* req,
+                                        etcdserverpb::LeaseLeasesResponse* resp) override;
+
+ private:
+  NodeApi& node_;
+};
+
+}  // namespace kvserver::services

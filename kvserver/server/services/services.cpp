@@ -1,0 +1,41 @@
+#include "kvserver/server/services/services.h"
+
+#include "kvserver/server/services/auth_service.h"
+#include "kvserver/server/services/cluster_service.h"
+#include "kvserver/server/services/kv_service.h"
+#include "kvserver/server/services/lease_service.h"
+#include "kvserver/server/services/maintenance_service.h"
+#include "kvserver/server/services/watch_service.h"
+
+namespace kvserver::services {
+
+struct EtcdServices::Impl {
+  Impl(NodeApi& node, const ServicesOptions& o)
+      : kv(node, o.max_request_bytes),
+        watch(node),
+        lease(node),
+        cluster(node),
+        maintenance(node, o.version, o.snapshot_chunk_bytes) {}
+  KvService kv;
+  WatchService watch;
+  LeaseService lease;
+  ClusterService cluster;
+  MaintenanceService maintenance;
+  AuthService auth;
+};
+
+EtcdServices::EtcdServices(NodeApi& node, ServicesOptions options)
+    : impl_(std::make_unique<Impl>(node, options)) {}
+
+EtcdServices::~EtcdServices() = default;
+
+void EtcdServices::register_with(grpc::ServerBuilder& builder) {
+  builder.RegisterService(&impl_->kv);
+  builder.RegisterService(&impl_->watch);
+  builder.RegisterService(&impl_->lease);
+  builder.RegisterService(&impl_->cluster);
+  builder.RegisterService(&impl_->maintenance);
+  builder.RegisterService(&impl_->auth);
+}
+
+}  // namespace kvserver::services

@@ -1,0 +1,68 @@
+// EtcdServices: kvserver's etcd v3 client API (KV, Watch, Lease, Cluster, Maintenance, Auth) over
+// a NodeApi (node_api.h), wire-compatible with etcd 3.4 so the real etcdctl works unchanged.
+//
+// Use:
+//   kvserver::services::EtcdServices services(node, {.max_request_bytes =
+//   flags.max_request_bytes}); services.register_with(builder);   // before builder.BuildAndStart()
+//   ... server->Shutdown(); then destroy `services` (it must outlive the grpc::Server).
+//
+// All services use gRPC's callback API (reactors): a unary call that waits for Raft (a write, a
+// linearizable read) holds no thread while it waits - NodeApi's callback finishes it - and a watch
+// or lease keep-alive stream costs a small object, not a thread. Callbacks from the node run on its
+// threads and only queue work (never block the apply thread).
+//
+// Behaviour contract (etcd 3.4, ETCD-FACTS.md): every response header carries cluster_id,
+// member_id, revision and raft_term; errors carry etcd's gRPC code and exact text (api_errors.h);
+// Put/DeleteRange/Txn over max_request_bytes fail with InvalidArgument "etcdserver: request is too
+// large"; Auth.Authenticate answers FailedPrecondition "etcdserver: authentication is not enabled"
+// and the other Auth RPCs are absent (Unimplemented).
+//
+// Maintenance.Snapshot stream framing (what `etcdctl snapshot save` requires: size % 512 == 32):
+//   file := image | zero padding | image_len (u64 little-endian) | sha256(all before it) (32 bytes)
+// where image is NodeApi::snapshot_image() and the padding (0..511 bytes) makes everything before
+// the sha256 a multiple of 512 bytes. unframe_snapshot() gives the exact image back, for
+// `kvserver --restore` (etcdctl writes the stream to the file unchanged).
+//
+// Thread-safety: register_with() once, from one thread; the services themselves are safe from any
+// gRPC thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <grpcpp/server_builder.h>
+
+#include "kvserver/kv/errors.h"
+#include "kvserver/server/node_api.h"
+
+namespace kvserver::services {
+
+struct ServicesOptions {
+  uint64_t max_request_bytes = 1572864;  // etcd's --max-request-bytes default (1.5 MiB)
+  std::string version = "3.4.0";         // Maintenance.Status version: etcd's API generation
+  std::size_t snapshot_chunk_bytes = 32 * 1024;
+};
+
+class EtcdServices {
+ public:
+  EtcdServices(NodeApi& node, ServicesOptions options = {});
+  ~EtcdServices();
+  EtcdServices(const EtcdServices&) = delete;
+  EtcdServices& operator=(const EtcdServices&) = delete;
+
+  void register_with(grpc::ServerBuilder& builder);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The snapshot stream as etcdctl saves it (see above), from an image.
+std::string frame_snapshot(std::string_view image);
+// A saved snapshot stream back to the exact image; checks the size rule, the length and the sha256
+// (kBadSnapshot naming what is wrong otherwise).
+kv::Result<std::string> unframe_snapshot(std::string_view file);
+
+}  // namespace kvserver::services

@@ -1,0 +1,62 @@
+// frame_snapshot / unframe_snapshot (contract in services.h). OpenSSL's SHA-256 is used rather than
+// a home-made one; its symbols come from the binary's gRPC flavour (etcd_api_static bundles
+// libcrypto.a, tests link OpenSSL::Crypto).
+#include <openssl/evp.h>
+
+#include <cstring>
+#include <string>
+
+#include "kvserver/server/services/services.h"
+
+namespace kvserver::services {
+
+namespace {
+
+constexpr std::size_t kBlock = 512;  // etcdctl's check: file size % 512 == 32 (bbolt pages)
+constexpr std::size_t kLenBytes = 8;
+constexpr std::size_t kShaBytes = 32;
+
+std::string sha256(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1 ||
+      len != kShaBytes) {
+    std::abort();  // SHA-256 of a memory buffer cannot fail short of a broken libcrypto
+  }
+  return std::string(reinterpret_cast<const char*>(md), len);
+}
+
+kv::Error bad(const std::string& why) {
+  return kv::Error(kv::ErrorCode::kBadSnapshot, "kvserver: snapshot stream file: " + why);
+}
+
+}  // namespace
+
+std::string frame_snapshot(std::string_view image) {
+  std::size_t body = image.size() + kLenBytes;
+  std::size_t padded = (body + kBlock - 1) / kBlock * kBlock;
+  std::string out;
+  out.reserve(padded + kShaBytes);
+  out.append(image);
+  out.append(padded - body, '\0');
+  uint64_t n = image.size();
+  for (std::size_t i = 0; i < kLenBytes; ++i)
+    out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  out.append(sha256(out));
+  return out;
+}
+
+kv::Result<std::string> unframe_snapshot(std::string_view file) {
+  if (file.size() < kBlock + kShaBytes || file.size() % kBlock != kShaBytes)
+    return bad("size " + std::to_string(file.size()) + " is not a multiple of 512 plus 32");
+  std::string_view body = file.substr(0, file.size() - kShaBytes);
+  if (sha256(body) != file.substr(body.size()))
+    return bad("sha256 mismatch (truncated or modified file)");
+  uint64_t n = 0;
+  for (std::size_t i = 0; i < kLenBytes; ++i)
+    n |= uint64_t{static_cast<unsigned char>(body[body.size() - kLenBytes + i])} << (8 * i);
+  if (n > body.size() - kLenBytes) return bad("image length " + std::to_string(n) + " too large");
+  return std::string(body.substr(0, n));
+}
+
+}  // namespace kvserver::services

@@ -1,0 +1,37 @@
+// WatchService: etcd's Watch service, one bidi stream carrying many watchers, over the store's
+// WatchHub (kvserver/kv/watch_hub.h).
+//
+// Per stream: create_request registers a hub watcher and answers {watch_id, created} (watch_id 0
+// asks the server to pick; etcd's picks count up from 0 per stream); cancel_request removes it and
+// answers {watch_id, canceled}; progress_request answers a header with the current revision and
+// watch_id -1. Events go out in revision order, one response per hub batch (each txn's events
+// together). A start revision that was compacted away gets {canceled, compact_revision} and the
+// watcher ends (etcdctl then prints etcd's "required revision has been compacted").
+// A stream whose metadata says `hasleader: true` (etcdctl's watch does) is refused with Unavailable
+// "etcdserver: no leader" while the member knows no leader.
+//
+// Flow: the hub's notify (from the apply thread) only marks a watcher ready and, when no write is
+// in flight, polls it; later batches are polled from gRPC's write-done callback. So the apply
+// thread never waits for a client, and a slow client only grows the hub's bounded per-watcher
+// buffer, after which the hub catches it up from history.
+//
+// Thread-safety: any gRPC thread.
+#pragma once
+
+#include "kvserver/api/etcdserverpb/rpc.grpc.pb.h"
+#include "kvserver/server/node_api.h"
+
+namespace kvserver::services {
+
+class WatchService final : public etcdserverpb::Watch::CallbackService {
+ public:
+  explicit WatchService(NodeApi& node) : node_(node) {}
+
+  grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>* Watch(
+      grpc::CallbackServerContext* ctx) override;
+
+ private:
+  NodeApi& node_;
+};
+
+}  // namespace kvserver::services
