@@ -33,20 +33,32 @@ bool valid_at(std::string_view buf, std::size_t offset, std::size_t* end) {
 
 }  // namespace
 
-void append_record(std::string& out, RecordType type, std::string_view payload) {
-  if (payload.size() > kMaxPayloadBytes || type == RecordType::kZero) {
-    std::fprintf(stderr, "storage: record of %zu bytes (type %d) cannot be written\n",
-                 payload.size(), static_cast<int>(type));
+std::size_t begin_record(std::string& out) {
+  const std::size_t start = out.size();
+  out.append(kRecordHeaderBytes, '\0');
+  return start;
+}
+
+void seal_record(std::string& out, std::size_t start, RecordType type) {
+  const std::size_t payload = out.size() - start - kRecordHeaderBytes;
+  if (payload > kMaxPayloadBytes || type == RecordType::kZero) {
+    std::fprintf(stderr, "storage: record of %zu bytes (type %d) cannot be written\n", payload,
+                 static_cast<int>(type));
     std::abort();
   }
-  const std::size_t start = out.size();
-  put_u32(out, 0);  // crc, filled in below
-  put_u32(out, static_cast<std::uint32_t>(payload.size()));
-  put_u8(out, static_cast<std::uint8_t>(type));
-  out.append(payload);
-  const std::uint32_t crc = crc32c::value(out.data() + start + 4, 5 + payload.size());
+  char* h = out.data() + start;
   for (int i = 0; i < 4; ++i)
-    out[start + i] = static_cast<char>((crc >> (8 * i)) & 0xFF);
+    h[4 + i] = static_cast<char>((payload >> (8 * i)) & 0xFF);
+  h[8] = static_cast<char>(type);
+  const std::uint32_t crc = crc32c::value(h + 4, 5 + payload);
+  for (int i = 0; i < 4; ++i)
+    h[i] = static_cast<char>((crc >> (8 * i)) & 0xFF);
+}
+
+void append_record(std::string& out, RecordType type, std::string_view payload) {
+  const std::size_t start = begin_record(out);
+  out.append(payload);
+  seal_record(out, start, type);
 }
 
 ParsedRecord parse_record(std::string_view buf, std::size_t offset) {

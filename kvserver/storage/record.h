@@ -51,6 +51,12 @@ constexpr std::size_t kMaxPayloadBytes = 256u << 20;
 // Appends one framed record to `out`. Aborts (programmer error) if the payload is too large.
 void append_record(std::string& out, RecordType type, std::string_view payload);
 
+// The same in two steps, so a payload can be encoded straight into `out` without a copy:
+// begin_record reserves the header and returns where the record starts; after the payload has
+// been appended, seal_record fills in length, type and CRC.
+std::size_t begin_record(std::string& out);
+void seal_record(std::string& out, std::size_t start, RecordType type);
+
 // What parse_record found at an offset.
 struct ParsedRecord {
   enum class Kind {

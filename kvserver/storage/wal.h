@@ -106,6 +106,8 @@ class Wal {
   // Appends one record to the pending batch, rolling to a new segment first if it would not fit.
   // Returns the record's offset in the current segment.
   std::uint64_t add_record(std::string& batch, RecordType type, const std::string& payload);
+  // The roll decision of add_record for a record of `payload_bytes`; returns its offset.
+  std::uint64_t make_room(std::string& batch, std::size_t payload_bytes);
   void roll(std::string& batch);
   void start_segment(std::uint64_t seq);
   std::size_t release_segments();
