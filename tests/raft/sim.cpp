@@ -120,19 +120,36 @@ class Simulation {
     raft::ConfState cs;
     for (int i = 1; i <= opt_.nodes; ++i)
       cs.voters.push_back(static_cast<NodeId>(i));
-    Entry base;  // the bootstrap state is "index 1, term 1" with a fixed hash
-    base.index = 1;
-    base.term = 1;
-    std::uint64_t h = chain_hash(0, base);
-    checker_.set_base(1, 1, h);
-    raft::Snapshot snap;
-    snap.metadata = {1, 1, cs};
-    snap.data = encode_state(1, h);
-    for (NodeId id : cs.voters) {
-      SimNode& n = add_node(id);
-      n.disk.apply_snapshot(snap);
-      n.disk.set_hard_state(raft::HardState{1, raft::kNoNode, 1});
-      start(n);
+    if (chance(0.5)) {
+      // Like kvserver's node loop (and etcd): every member starts with the same committed but
+      // unapplied AddVoter entries at indexes 1..n; applying them sets the membership.
+      checker_.set_base(0, 0, 0);
+      std::vector<Entry> ents;
+      for (NodeId v : cs.voters) {
+        raft::ConfChange cc{raft::ConfChangeType::kAddVoter, v, {}};
+        ents.push_back(Entry{1, v, raft::EntryType::kConfChange, raft::encode_conf_change(cc)});
+      }
+      for (NodeId id : cs.voters) {
+        SimNode& n = add_node(id);
+        n.disk.append(ents);
+        n.disk.set_hard_state(raft::HardState{1, raft::kNoNode, ents.size()});
+        start(n);
+      }
+    } else {
+      Entry base;  // the bootstrap state is "index 1, term 1" with a fixed hash
+      base.index = 1;
+      base.term = 1;
+      std::uint64_t h = chain_hash(0, base);
+      checker_.set_base(1, 1, h);
+      raft::Snapshot snap;
+      snap.metadata = {1, 1, cs};
+      snap.data = encode_state(1, h);
+      for (NodeId id : cs.voters) {
+        SimNode& n = add_node(id);
+        n.disk.apply_snapshot(snap);
+        n.disk.set_hard_state(raft::HardState{1, raft::kNoNode, 1});
+        start(n);
+      }
     }
     next_id_ = static_cast<NodeId>(opt_.nodes + 1);
     schedule(1, EventKind::kClient, 0);
