@@ -3,8 +3,9 @@
 //
 // Directory: `<dir>/<seq:016x>.wal`, seq consecutive from the oldest kept segment. Record framing
 // and record types: record.h; payloads: coding.h and wal_payloads.h. Each segment starts with a
-// header record (seq, hard state, snapshot, last entry before it) so replay can begin at any
-// segment once older ones are released.
+// header record (seq, hard state, snapshot, compacted index, last entry before it) so replay can
+// begin at any segment once older ones are released. Segments are released only by compact(),
+// after a durable compact record, and only while every entry they hold is at or below it.
 //
 // Durability: save() writes a whole batch (entries, then the hard state if it changed) with one
 // pwrite and makes it durable with one fdatasync (group commit); when it returns, the batch is on
@@ -16,6 +17,9 @@
 // segments are removed) and the server starts with what was durable. A damaged record followed by
 // a valid one - a CRC mismatch, an impossible length or a zeroed header in the middle - is an Error
 // naming the file and byte offset: silent loss of acknowledged entries is never an option.
+// (Known limit: a torn last record whose own payload embeds a complete, CRC-valid WAL record - an
+// entry whose value is a copy of WAL bytes - reads as "valid record follows" and stops the
+// server; an operator then cuts the file at the named offset.)
 //
 // Read side: first_index()/last_index()/term()/entries() answer from an in-memory index of record
 // locations (log_index.h); entry data is read back from the segment files.
