@@ -53,11 +53,25 @@ std::vector<std::string> managed_paths(const NodeSpec& node) {
   return out;
 }
 
-certs::Result<std::vector<NodeInputs>> load_desired(const Inventory& inv,
-                                                    const std::string& token) {
+certs::Result<std::vector<NodeInputs>> load_desired(const Inventory& inv, const std::string& token,
+                                                    bool allow_missing_certs) {
   const std::string gen_hint = "run `provision certs generate -i " + inv.path + "`";
-  auto ca = read_shared(ca_cert_path(inv), gen_hint);
-  if (!ca) return ca.error();
+  // A PKI file: its bytes, or (allow_missing_certs) a placeholder that matches nothing.
+  auto pki_file = [&](const std::string& label, const std::string& remote, const std::string& local,
+                      int mode) -> certs::Result<DesiredFile> {
+    if (allow_missing_certs && !certs::file_exists(local)) {
+      DesiredFile f;
+      f.label = label;
+      f.remote_path = remote;
+      f.bytes = std::make_shared<const std::string>();
+      f.sha256 = kNotGenerated;
+      f.mode = mode;
+      return f;
+    }
+    auto bytes = read_shared(local, gen_hint);
+    if (!bytes) return bytes.error();
+    return make_file(label, remote, *bytes, mode);
+  };
   std::map<std::string, std::shared_ptr<const std::string>> binaries;
   std::vector<NodeInputs> out;
   for (const auto& node : inv.nodes) {
@@ -72,14 +86,17 @@ certs::Result<std::vector<NodeInputs>> load_desired(const Inventory& inv,
       bin = *b;
     }
     in.fixed.push_back(make_file("binary", remote_binary_path(node), bin, 0755));
-    in.fixed.push_back(make_file("ca.crt", node.server.config_dir + "/ca.crt", *ca, 0644));
+    auto ca = pki_file("ca.crt", node.server.config_dir + "/ca.crt", ca_cert_path(inv), 0644);
+    if (!ca) return ca.error();
+    in.fixed.push_back(std::move(*ca));
     for (const char* kind : {"server", "peer"}) {
       for (const char* ext : {"crt", "key"}) {
         const std::string name = std::string(kind) + "." + ext;
-        auto bytes = read_shared(inv.pki.dir + "/" + node.name + "/" + name, gen_hint);
-        if (!bytes) return certs::Error(inv.where(node) + ": " + bytes.error().message);
-        in.fixed.push_back(make_file(name, node.server.config_dir + "/" + name, *bytes,
-                                     std::string(ext) == "key" ? 0600 : 0644));
+        auto f = pki_file(name, node.server.config_dir + "/" + name,
+                          inv.pki.dir + "/" + node.name + "/" + name,
+                          std::string(ext) == "key" ? 0600 : 0644);
+        if (!f) return certs::Error(inv.where(node) + ": " + f.error().message);
+        in.fixed.push_back(std::move(*f));
       }
     }
     for (ClusterState st : {ClusterState::kNew, ClusterState::kExisting}) {

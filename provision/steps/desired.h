@@ -46,6 +46,12 @@ std::vector<std::string> managed_paths(const NodeSpec& node);
 
 // Reads the binary (once per distinct path), ca.crt and each node's certs and keys, and renders
 // the units. Errors name the file and what makes it (`certs generate`, the build).
-certs::Result<std::vector<NodeInputs>> load_desired(const Inventory& inv, const std::string& token);
+// With `allow_missing_certs` (for `plan`, which must not create a PKI), a certificate or key not
+// generated yet is a DesiredFile with no bytes and sha256 kNotGenerated: it differs from anything
+// on a node, so the plan shows it as to be written.
+certs::Result<std::vector<NodeInputs>> load_desired(const Inventory& inv, const std::string& token,
+                                                    bool allow_missing_certs = false);
+
+constexpr const char* kNotGenerated = "(not generated yet)";
 
 }  // namespace provision::steps

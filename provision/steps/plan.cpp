@@ -22,7 +22,7 @@ int run_plan(const Inventory& inv, const VerbOptions& options, std::ostream& out
     err << "provision: plan: " << token.error().message << "\n";
     return 2;
   }
-  auto inputs = load_desired(inv, *token);
+  auto inputs = load_desired(inv, *token, /*allow_missing_certs=*/true);
   if (!inputs) {
     err << "provision: plan: " << inputs.error().message << "\n";
     return 2;
