@@ -1,0 +1,258 @@
+// Watch service through real gRPC on loopback, over FakeNode (a test double for the consensus
+// layer; the e2e tests use the real cluster): ordering, txn batching, cancel, compacted starts,
+// history replay with filters, hasleader, progress, and many watchers on one stream.
+#include <chrono>
+#include <map>
+#include <set>
+
+#include <catch2/catch.hpp>
+
+#include "kvserver/kv/types.h"
+#include "tests/unit/kvserver/services/test_server.h"
+
+using kvserver::services::testing::FakeNode;
+using kvserver::services::testing::TestServer;
+using Stream = grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>;
+
+namespace {
+
+// Every blocking read in these tests ends by this deadline at the latest (no test can hang).
+void set_deadline(grpc::ClientContext& ctx) {
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+}
+
+int64_t put(etcdserverpb::KV::Stub& kv, const std::string& key, const std::string& value) {
+  grpc::ClientContext ctx;
+  etcdserverpb::PutRequest req;
+  req.set_key(key);
+  req.set_value(value);
+  etcdserverpb::PutResponse resp;
+  REQUIRE(kv.Put(&ctx, req, &resp).ok());
+  return resp.header().revision();
+}
+
+void create(Stream& s, const std::string& key, const std::string& range_end, int64_t start_rev = 0,
+            int64_t watch_id = 0, bool prev_kv = false, bool no_put = false) {
+  etcdserverpb::WatchRequest req;
+  auto* c = req.mutable_create_request();
+  c->set_key(key);
+  c->set_range_end(range_end);
+  c->set_start_revision(start_rev);
+  c->set_watch_id(watch_id);
+  c->set_prev_kv(prev_kv);
+  if (no_put) c->add_filters(etcdserverpb::WatchCreateRequest::NOPUT);
+  REQUIRE(s.Write(req));
+}
+
+etcdserverpb::WatchResponse read(Stream& s) {
+  etcdserverpb::WatchResponse resp;
+  REQUIRE(s.Read(&resp));
+  return resp;
+}
+
+}  // namespace
+
+TEST_CASE("Watch: created first, events in revision order, a txn's events in one response") {
+  TestServer server;
+  auto kv = etcdserverpb::KV::NewStub(server.channel());
+  auto watch = etcdserverpb::Watch::NewStub(server.channel());
+  grpc::ClientContext ctx;
+  set_deadline(ctx);
+  auto s = watch->Watch(&ctx);
+  create(*s, "w/", kv::prefix_end("w/"), 0, 0, /*prev_kv=*/true);
+  auto created = read(*s);
+  CHECK(created.created());
+  CHECK(created.watch_id() == 0);  // etcd numbers a stream's watchers from 0
+  CHECK(created.header().member_id() == FakeNode::kMemberId);
+  CHECK(created.header().revision() == 1);
+
+  put(*kv, "w/a", "1");
+  put(*kv, "w/a", "2");
+  put(*kv, "other", "x");  // outside the range: no event
+  {
+    grpc::ClientContext tctx;
+    etcdserverpb::TxnRequest txn;
+    auto* p = txn.add_success()->mutable_request_put();
+    p->set_key("w/b");
+    p->set_value("3");
+    txn.add_success()->mutable_request_delete_range()->set_key("w/a");
+    etcdserverpb::TxnResponse tresp;
+    REQUIRE(kv->Txn(&tctx, txn, &tresp).ok());
+    REQUIRE(tresp.header().revision() == 5);
+  }
+  std::vector<mvccpb::Event> events;
+  std::map<int64_t, std::set<int>> responses_of_rev;  // revision -> which responses carried it
+  int n = 0;
+  while (events.size() < 4) {
+    auto r = read(*s);
+    ++n;
+    CHECK(r.watch_id() == 0);
+    CHECK_FALSE(r.canceled());
+    for (const auto& e : r.events()) {
+      events.push_back(e);
+      responses_of_rev[e.kv().mod_revision()].insert(n);
+    }
+    CHECK(r.header().revision() == r.events(r.events_size() - 1).kv().mod_revision());
+  }
+  REQUIRE(events.size() == 4);
+  CHECK(events[0].kv().mod_revision() == 2);
+  CHECK(events[1].kv().mod_revision() == 3);
+  CHECK(events[1].prev_kv().value() == "1");
+  CHECK(events[2].type() == mvccpb::Event::PUT);
+  CHECK(events[2].kv().key() == "w/b");
+  CHECK(events[3].type() == mvccpb::Event::DELETE);
+  CHECK(events[3].kv().key() == "w/a");
+  CHECK(events[3].kv().mod_revision() == 5);
+  CHECK(events[3].prev_kv().value() == "2");
+  CHECK(responses_of_rev[5].size() == 1);  // both txn events arrived together
+
+  // Cancel, then write the key again and start a second watcher from that write's revision: if the
+  // first were still alive its event would be due before the second's.
+  etcdserverpb::WatchRequest cancel;
+  cancel.mutable_cancel_request()->set_watch_id(0);
+  REQUIRE(s->Write(cancel));
+  auto canceled = read(*s);
+  CHECK(canceled.canceled());
+  CHECK(canceled.watch_id() == 0);
+  int64_t rev = put(*kv, "w/c", "4");
+  create(*s, "w/c", "", rev);
+  auto created2 = read(*s);
+  CHECK(created2.created());
+  CHECK(created2.watch_id() == 1);
+  auto ev = read(*s);
+  CHECK(ev.watch_id() == 1);
+  REQUIRE(ev.events_size() == 1);
+  CHECK(ev.events(0).kv().value() == "4");
+  s->WritesDone();
+  CHECK(s->Finish().ok());
+}
+
+TEST_CASE("Watch from a compacted revision is canceled with compact_revision and etcd's text") {
+  TestServer server;
+  auto kv = etcdserverpb::KV::NewStub(server.channel());
+  for (int i = 0; i < 4; ++i)
+    put(*kv, "k", std::to_string(i));  // revisions 2..5
+  {
+    grpc::ClientContext ctx;
+    etcdserverpb::CompactionRequest req;
+    req.set_revision(4);
+    etcdserverpb::CompactionResponse resp;
+    REQUIRE(kv->Compact(&ctx, req, &resp).ok());
+  }
+  auto watch = etcdserverpb::Watch::NewStub(server.channel());
+  grpc::ClientContext ctx;
+  set_deadline(ctx);
+  auto s = watch->Watch(&ctx);
+  create(*s, "k", "", 2);
+  auto created = read(*s);
+  CHECK(created.created());
+  auto r = read(*s);
+  CHECK(r.canceled());
+  CHECK(r.watch_id() == created.watch_id());
+  CHECK(r.compact_revision() == 4);
+  CHECK(r.cancel_reason() == "etcdserver: mvcc: required revision has been compacted");
+  CHECK(r.events_size() == 0);
+
+  // The stream itself carries on: a watcher from a retained revision replays.
+  create(*s, "k", "", 4);
+  auto created2 = read(*s);
+  CHECK(created2.created());
+  CHECK(created2.watch_id() != created.watch_id());
+  auto replay = read(*s);
+  REQUIRE(replay.events_size() == 2);
+  CHECK(replay.events(0).kv().mod_revision() == 4);
+  CHECK(replay.events(1).kv().mod_revision() == 5);
+}
+
+TEST_CASE("Watch: history replay honours the NOPUT filter; duplicate ids are refused") {
+  TestServer server;
+  auto kv = etcdserverpb::KV::NewStub(server.channel());
+  put(*kv, "f", "1");
+  {
+    grpc::ClientContext ctx;
+    etcdserverpb::DeleteRangeRequest req;
+    req.set_key("f");
+    etcdserverpb::DeleteRangeResponse resp;
+    REQUIRE(kv->DeleteRange(&ctx, req, &resp).ok());
+  }
+  auto watch = etcdserverpb::Watch::NewStub(server.channel());
+  grpc::ClientContext ctx;
+  set_deadline(ctx);
+  auto s = watch->Watch(&ctx);
+  create(*s, "f", "", 1, /*watch_id=*/7, false, /*no_put=*/true);
+  auto created = read(*s);
+  CHECK(created.watch_id() == 7);
+  auto r = read(*s);
+  REQUIRE(r.events_size() == 1);
+  CHECK(r.events(0).type() == mvccpb::Event::DELETE);
+  CHECK(r.events(0).kv().mod_revision() == 3);
+
+  create(*s, "g", "", 0, /*watch_id=*/7);
+  auto dup = read(*s);
+  CHECK(dup.created());
+  CHECK(dup.canceled());
+  CHECK(dup.watch_id() == -1);
+  CHECK(dup.cancel_reason() == "mvcc: duplicate watch ID provided on the WatchStream");
+
+  etcdserverpb::WatchRequest progress;
+  progress.mutable_progress_request();
+  REQUIRE(s->Write(progress));
+  auto p = read(*s);
+  CHECK(p.watch_id() == -1);
+  CHECK(p.header().revision() == 3);
+  CHECK(p.events_size() == 0);
+}
+
+TEST_CASE("Watch with hasleader metadata fails with etcd's no-leader error when there is none") {
+  TestServer server;
+  server.node().set_leader(false);
+  auto watch = etcdserverpb::Watch::NewStub(server.channel());
+  grpc::ClientContext ctx;
+  set_deadline(ctx);
+  ctx.AddMetadata("hasleader", "true");
+  auto s = watch->Watch(&ctx);
+  etcdserverpb::WatchResponse resp;
+  CHECK_FALSE(s->Read(&resp));
+  auto st = s->Finish();
+  CHECK(st.error_code() == grpc::StatusCode::UNAVAILABLE);
+  CHECK(st.error_message() == "etcdserver: no leader");
+
+  // Without the metadata the stream is served (etcd's rule).
+  grpc::ClientContext ctx2;
+  set_deadline(ctx2);
+  auto s2 = watch->Watch(&ctx2);
+  create(*s2, "x", "");
+  CHECK(read(*s2).created());
+}
+
+TEST_CASE("Watch: 500 watchers on one stream each get the event") {
+  TestServer server;
+  auto kv = etcdserverpb::KV::NewStub(server.channel());
+  auto watch = etcdserverpb::Watch::NewStub(server.channel());
+  grpc::ClientContext ctx;
+  set_deadline(ctx);
+  auto s = watch->Watch(&ctx);
+  constexpr int kWatchers = 500;
+  for (int i = 0; i < kWatchers; ++i)
+    create(*s, "hot", "");
+  for (int i = 0; i < kWatchers; ++i)
+    REQUIRE(read(*s).created());
+  CHECK(server.node().store().watch_hub().watcher_count() == kWatchers);
+  int64_t rev = put(*kv, "hot", "v");
+  std::set<int64_t> got;
+  while (got.size() < kWatchers) {
+    auto r = read(*s);
+    REQUIRE(r.events_size() == 1);
+    CHECK(r.events(0).kv().mod_revision() == rev);
+    CHECK(got.insert(r.watch_id()).second);
+  }
+  s->WritesDone();
+  CHECK(s->Finish().ok());
+  // Closing the stream removes its watchers from the hub (poll: OnDone runs after Finish).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (server.node().store().watch_hub().watcher_count() != 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  CHECK(server.node().store().watch_hub().watcher_count() == 0);
+}
