@@ -81,6 +81,8 @@ const std::vector<RequestOp>& branch(const TxnRequest& req, bool succeeded) {
 }  // namespace
 
 Result<RangeResponse> KvStore::range(const RangeRequest& req) const {
+  // etcd refuses an empty key; "all keys" is key "\0" with range_end "\0".
+  if (req.key.empty()) return etcd_error(ErrorCode::kEmptyKey);
   std::shared_lock lk(mu_);
   Result<int64_t> rev = store_.resolve_read_revision(req.revision);
   if (!rev.ok()) return rev.error();
@@ -243,6 +245,7 @@ Status KvStore::check_txn(const TxnRequest& req, const TxnPath& path) const {
     if (const auto* put = std::get_if<PutRequest>(&op.request)) {
       if (Status s = check_put(*put); !s.ok()) return s;
     } else if (const auto* range = std::get_if<RangeRequest>(&op.request)) {
+      if (range->key.empty()) return etcd_error(ErrorCode::kEmptyKey);
       Result<int64_t> rev = store_.resolve_read_revision(range->revision);
       if (!rev.ok()) return rev.error();
     } else if (const auto* del = std::get_if<DeleteRangeRequest>(&op.request)) {

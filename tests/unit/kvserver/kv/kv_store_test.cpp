@@ -16,7 +16,7 @@ std::vector<std::string> strs(std::initializer_list<const char*> l) {
 }
 }  // namespace
 
-TEST_CASE("revisions start at 1 and each put bumps them; versions count within a generation") {
+TEST_CASE("revisions start at 1 and each put bumps them, versions count within a generation") {
   KvStore s;
   CHECK(s.revision() == 1);
   CHECK(put(s, "a", "1").revision == 2);
@@ -81,6 +81,9 @@ TEST_CASE("range_end: empty is one key, \\0 is every key >= key, prefix_end sele
   CHECK(keys_of(get(s, "a", prefix_end("a"))) == strs({"a", "ab", "abc"}));
   CHECK(keys_of(get(s, "ab", "b")) == strs({"ab", "abc"}));
   CHECK(get(s, "nope").kvs.empty());
+  RangeRequest empty;  // etcd refuses an empty key outright
+  empty.range_end = kAll;
+  CHECK(s.range(empty).error().message() == "etcdserver: key is not provided");
   CHECK(get(s, "d", kAll).count == 0);
 }
 
@@ -168,7 +171,7 @@ TEST_CASE("sort order and target, with etcd's default of ascending for non-key t
   CHECK(s.range(req).value().kvs.front().key == "a");
 }
 
-TEST_CASE("min/max mod and create revision filters prune after the read; count is unfiltered") {
+TEST_CASE("min/max mod and create revision filters prune after the read, count is unfiltered") {
   KvStore s;
   put(s, "a", "x");  // 2
   put(s, "b", "x");  // 3

@@ -19,7 +19,7 @@ TEST_CASE("grant picks free ids deterministically, refuses a taken id and a huge
   CHECK(t.ids() == std::vector<int64_t>{1, 2, 3});
 }
 
-TEST_CASE("expiry follows the injected clock; keep-alive and promote restart the TTL") {
+TEST_CASE("expiry follows the injected clock, keep-alive and promote restart the TTL") {
   LeaseTable t;
   REQUIRE(t.grant(1, 10, 1000).ok());  // expires at 11000
   REQUIRE(t.grant(2, 5, 1000).ok());   // expires at 6000
@@ -52,7 +52,8 @@ TEST_CASE("revoking a lease deletes every attached key at one revision") {
 
   auto rev = s.lease_revoke(lease).value();
   CHECK(rev == 7);
-  CHECK(keys_of(get(s, "", std::string(1, '\0'))) == std::vector<std::string>{"c", "d"});
+  CHECK(keys_of(get(s, std::string(1, '\0'), std::string(1, '\0'))) ==
+        std::vector<std::string>{"c", "d"});
   CHECK(get(s, "a", "", 6).kvs.size() == 1);  // both were alive just before
   CHECK(get(s, "b", "", 6).kvs.size() == 1);
   CHECK(s.lease_ids().empty());
@@ -62,7 +63,7 @@ TEST_CASE("revoking a lease deletes every attached key at one revision") {
   CHECK(s.lease_time_to_live(lease, false, 0).error().code() == ErrorCode::kLeaseNotFound);
 }
 
-TEST_CASE("revoking a lease without keys writes no revision; deleting a key detaches it") {
+TEST_CASE("revoking a lease without keys writes no revision, deleting a key detaches it") {
   KvStore s;
   int64_t lease = s.lease_grant(5, 30, 0).value().id;
   put(s, "a", "1", lease);

@@ -38,7 +38,7 @@ TEST_CASE("etcd_error carries etcd's exact texts and gRPC codes") {
   CHECK(std::string(grpc_code_name(ErrorCode::kLeaseNotFound)) == "NOT_FOUND");
 }
 
-TEST_CASE("codec round-trips varints, signed values and bytes; short input is detected") {
+TEST_CASE("codec round-trips varints, signed values and bytes, short input is detected") {
   Writer w;
   const int64_t values[] = {0, 1, -1, 127, 128, -300, INT64_MAX, INT64_MIN};
   for (int64_t v : values)
