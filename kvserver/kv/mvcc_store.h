@@ -11,14 +11,15 @@
 //    over a range reads only the revisions asked for, and events inside one txn keep their order.
 // Invariants:
 //  - revisions start at 1 and current_revision() bumps once per write txn (commit());
-//  - every version has compact_revision() <= ... except that for each key the latest version at or
-//    before compact_revision() is kept, unless it is a tombstone (then it and the key may be gone);
+//  - retained versions all have mod_revision >= compact_revision(), except one per key: the latest
+//    at or before compact_revision(), which reads at that revision need; a tombstone is not kept
+//    (a key whose only version was one disappears);
 //  - one key is written at most once per revision (KvStore rejects txns writing a key twice), so
 //    (revision, key) names one version;
 //  - log_ is sorted by revision and holds exactly the retained versions with revision >=
 //    compact_revision(); its iterators stay valid because std::map nodes never move and a key is
 //    erased only together with its last log entry.
-// Thread-safety: none. KvStore serialises writers and lets readers share (std::shared_mutex).
+// Thread-safety: none. KvStore serialises writers and lets readers share (RwLock).
 // Snapshot encoding: see serialize(): varints (codec.h), keys in order with their versions, then
 // the log as (revision delta, key ordinal) pairs.
 #pragma once
