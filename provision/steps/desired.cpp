@@ -1,7 +1,5 @@
 #include "provision/steps/desired.h"
 
-#include <map>
-
 #include "certs/file_io.h"
 #include "provision/pki_layout.h"
 #include "provision/render.h"
@@ -19,6 +17,10 @@ std::string unit_path(const NodeSpec& node) {
 
 std::string remote_binary_path(const NodeSpec& node) {
   return node.server.bin_dir + "/" + binary_name(node.server.flavor);
+}
+
+std::string binary_manifest_path(const NodeSpec& node) {
+  return node.server.config_dir + "/.binary.sha256";
 }
 
 namespace {
@@ -53,8 +55,29 @@ std::vector<std::string> managed_paths(const NodeSpec& node) {
   return out;
 }
 
+certs::Result<Binaries> load_binaries(const Inventory& inv) {
+  Binaries out;
+  for (const auto& node : inv.nodes) {
+    if (out.count(node.server.binary) != 0) continue;
+    auto b = read_shared(node.server.binary, "server.binary must be the " +
+                                                 flavor_name(node.server.flavor) +
+                                                 " binary to copy to the nodes");
+    if (!b) return certs::Error(inv.where(node) + ": " + b.error().message);
+    out[node.server.binary] = LoadedBinary{*b, provision::ssh::sha256_hex(**b)};
+  }
+  return out;
+}
+
 certs::Result<std::vector<NodeInputs>> load_desired(const Inventory& inv, const std::string& token,
-                                                    bool allow_missing_certs) {
+                                                    bool allow_missing_certs,
+                                                    const Binaries* binaries) {
+  Binaries own;
+  if (binaries == nullptr) {
+    auto loaded = load_binaries(inv);
+    if (!loaded) return loaded.error();
+    own = std::move(*loaded);
+    binaries = &own;
+  }
   const std::string gen_hint = "run `provision certs generate -i " + inv.path + "`";
   // A PKI file: its bytes, or (allow_missing_certs) a placeholder that matches nothing.
   auto pki_file = [&](const std::string& label, const std::string& remote, const std::string& local,
@@ -72,20 +95,18 @@ certs::Result<std::vector<NodeInputs>> load_desired(const Inventory& inv, const 
     if (!bytes) return bytes.error();
     return make_file(label, remote, *bytes, mode);
   };
-  std::map<std::string, std::shared_ptr<const std::string>> binaries;
   std::vector<NodeInputs> out;
   for (const auto& node : inv.nodes) {
     NodeInputs in;
     in.node = &node;
-    auto& bin = binaries[node.server.binary];
-    if (!bin) {
-      auto b = read_shared(node.server.binary, "server.binary must be the " +
-                                                   flavor_name(node.server.flavor) +
-                                                   " binary to copy to the nodes");
-      if (!b) return certs::Error(inv.where(node) + ": " + b.error().message);
-      bin = *b;
-    }
-    in.fixed.push_back(make_file("binary", remote_binary_path(node), bin, 0755));
+    const LoadedBinary& bin = binaries->at(node.server.binary);
+    DesiredFile b;
+    b.label = "binary";
+    b.remote_path = remote_binary_path(node);
+    b.bytes = bin.bytes;
+    b.sha256 = bin.sha256;
+    b.mode = 0755;
+    in.fixed.push_back(std::move(b));
     auto ca = pki_file("ca.crt", node.server.config_dir + "/ca.crt", ca_cert_path(inv), 0644);
     if (!ca) return ca.error();
     in.fixed.push_back(std::move(*ca));

@@ -12,6 +12,7 @@
 // Thread-safety: plain values; load_desired reads files.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +42,9 @@ std::string binary_name(Flavor flavor);
 std::string unit_path(const NodeSpec& node);
 std::string remote_binary_path(const NodeSpec& node);
 
+// <config_dir>/.binary.sha256: "SIZE MTIME SHA256" of the binary as pushed (node_facts.h).
+std::string binary_manifest_path(const NodeSpec& node);
+
 // Every remote file provision manages on `node` (the probe reports on these).
 std::vector<std::string> managed_paths(const NodeSpec& node);
 
@@ -49,8 +53,19 @@ std::vector<std::string> managed_paths(const NodeSpec& node);
 // With `allow_missing_certs` (for `plan`, which must not create a PKI), a certificate or key not
 // generated yet is a DesiredFile with no bytes and sha256 kNotGenerated: it differs from anything
 // on a node, so the plan shows it as to be written.
+// The server binaries (read once per distinct path, with their sha256): the one large input,
+// so `up` reads and hashes it while preflight waits on the network.
+struct LoadedBinary {
+  std::shared_ptr<const std::string> bytes;
+  std::string sha256;
+};
+using Binaries = std::map<std::string, LoadedBinary>;  // workstation path -> contents
+certs::Result<Binaries> load_binaries(const Inventory& inv);
+
+// `binaries`: from load_binaries(), or null to read them here.
 certs::Result<std::vector<NodeInputs>> load_desired(const Inventory& inv, const std::string& token,
-                                                    bool allow_missing_certs = false);
+                                                    bool allow_missing_certs = false,
+                                                    const Binaries* binaries = nullptr);
 
 constexpr const char* kNotGenerated = "(not generated yet)";
 

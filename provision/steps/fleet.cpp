@@ -95,7 +95,8 @@ std::vector<ProbedNode> Fleet::connect_and_probe(bool accept_new_host_keys) {
       }
       sessions_[i] = std::move(*s);
       const std::string script =
-          probe_script(node.server.unit, node.server.data_dir, managed_paths(node));
+          probe_script(node.server.unit, node.server.data_dir, managed_paths(node),
+                       remote_binary_path(node), binary_manifest_path(node));
       const double before = unix_now_s();
       auto r = run_script(i, "the preflight probe", script, "", 30000);
       const double after = unix_now_s();

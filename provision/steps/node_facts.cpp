@@ -14,7 +14,8 @@ bool NodeFacts::unit_running() const {
 }
 
 std::string probe_script(const std::string& unit, const std::string& data_dir,
-                         const std::vector<std::string>& paths) {
+                         const std::vector<std::string>& paths, const std::string& cached,
+                         const std::string& manifest) {
   const std::string u = shell_quote(unit);
   const std::string d = shell_quote(data_dir);
   std::string s;
@@ -29,8 +30,15 @@ std::string probe_script(const std::string& unit, const std::string& data_dir,
        ")\"; else echo 'data - -'; fi\n";
   for (const auto& p : paths) {
     const std::string q = shell_quote(p);
-    s += "if [ -f " + q + " ]; then echo \"file $(stat -c '%a %U:%G' -- " + q + ") $(sha256sum < " +
-         q + " | cut -d' ' -f1) \"" + q + "; else echo 'file - - -' " + q + "; fi\n";
+    std::string hash = "$(sha256sum < " + q + " | cut -d' ' -f1)";
+    if (p == cached && !manifest.empty()) {
+      const std::string m = shell_quote(manifest);
+      s += "h=''\nif [ -f " + q + " ] && [ -f " + m + " ]; then read -r ms mm mh < " + m +
+           " || true; [ \"$ms $mm\" = \"$(stat -c '%s %Y' -- " + q + ")\" ] && h=$mh; fi\n";
+      hash = "${h:-" + hash + "}";
+    }
+    s += "if [ -f " + q + " ]; then echo \"file $(stat -c '%a %U:%G' -- " + q + ") " + hash +
+         " \"" + q + "; else echo 'file - - -' " + q + "; fi\n";
   }
   s += "echo ss-begin\nss -Hltnp\necho ss-end\n";
   return s;

@@ -48,8 +48,12 @@ struct NodeFacts {
 };
 
 // The probe: POSIX sh, run as root (it needs `ss -p`). `paths` are the files to report on.
+// `cached` (optional) is one of them - the large binary - whose sha256 is taken from `manifest`
+// ("SIZE MTIME SHA256", written by the push step) when its size and mtime still match, instead of
+// being hashed on every run; the quick check rsync and make rely on.
 std::string probe_script(const std::string& unit, const std::string& data_dir,
-                         const std::vector<std::string>& paths);
+                         const std::vector<std::string>& paths, const std::string& cached = "",
+                         const std::string& manifest = "");
 
 certs::Result<NodeFacts> parse_node_facts(const std::string& output);
 

@@ -39,6 +39,13 @@ PushCommand push_script(const NodeSpec& node, const NodePlan& plan) {
     cmd.stdin_data += *w.file.bytes;
   }
   s += "sync\n" + renames + "trap - EXIT\n";
+  for (const auto& w : plan.writes) {
+    if (w.file.label != "binary" || w.change == Change::kFixMetadata) continue;
+    // Lets the next probe skip hashing the binary while its size and mtime are unchanged.
+    const std::string m = shell_quote(binary_manifest_path(node));
+    s += "echo \"$(stat -c '%s %Y' -- " + shell_quote(w.file.remote_path) + ") " + w.file.sha256 +
+         "\" > " + m + ".tmp && mv -f " + m + ".tmp " + m + "\n";
+  }
   return cmd;
 }
 
@@ -46,9 +53,10 @@ std::string start_script(const NodeSpec& node, const NodePlan& plan) {
   const std::string u = shell_quote(node.server.unit);
   std::string s = "set -e\n";
   if (plan.unit_changed || plan.enable) s += "systemctl daemon-reload\n";
-  if (plan.enable) s += "systemctl enable -q " + u + "\n";
-  s += "systemctl reset-failed " + u + " 2>/dev/null || true\n";
-  s += "systemctl start --no-block " + u + "\n";
+  // One systemctl call for both: each costs a D-Bus round trip to PID 1. No reset-failed: with
+  // RestartSec=5 the unit never reaches systemd's start rate limit.
+  s += std::string("systemctl ") + (plan.enable ? "enable -q --now" : "start") + " --no-block " +
+       u + "\n";
   return s;
 }
 
@@ -72,6 +80,7 @@ std::string reset_script(const NodeSpec& node) {
   s += "rm -f " + shell_quote(remote_binary_path(node));
   for (const char* f : {"ca.crt", "server.crt", "server.key", "peer.crt", "peer.key"})
     s += " " + shell_quote(cfg + "/" + f);
+  s += " " + shell_quote(binary_manifest_path(node));
   s += "\n";
   // Only our files were in config_dir; leave it if someone put others there.
   s += "rmdir " + shell_quote(cfg) + " 2>/dev/null || true\n";

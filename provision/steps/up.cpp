@@ -1,5 +1,6 @@
 // `provision up`: preflight -> certs -> render -> push -> start -> verify (verbs.h).
 #include <algorithm>
+#include <future>
 #include <ostream>
 #include <sstream>
 
@@ -45,6 +46,10 @@ int run_up(const Inventory& inv, const VerbOptions& options, std::ostream& out, 
   Fleet fleet(inv);
   std::vector<NodeFacts> facts;
 
+  // The binary is the one large input: read and hash it while preflight waits on the network.
+  std::future<certs::Result<Binaries>> binaries =
+      std::async(std::launch::async, [&inv] { return load_binaries(inv); });
+
   // 1. preflight: nothing is written anywhere until every node passed.
   if (!preflight_step(inv, fleet, options, progress, err, &facts)) return 1;
 
@@ -75,7 +80,12 @@ int run_up(const Inventory& inv, const VerbOptions& options, std::ostream& out, 
 
   // 3. render + plan: pure, from the facts gathered at preflight.
   progress.begin("render");
-  auto inputs = load_desired(inv, *token);
+  certs::Result<Binaries> loaded = binaries.get();
+  if (!loaded) {
+    fail(err, "render", {loaded.error().message});
+    return 1;
+  }
+  auto inputs = load_desired(inv, *token, false, &*loaded);
   if (!inputs) {
     fail(err, "render", {inputs.error().message});
     return 1;

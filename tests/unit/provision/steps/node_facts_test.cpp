@@ -107,3 +107,30 @@ TEST_CASE("probe script: run by this machine's sh, it reports real files, clock 
   }
   CHECK(seen);
 }
+
+TEST_CASE("probe script: the binary's sha256 comes from the manifest while size and mtime match",
+          "[node_facts]") {
+  test_support::TempDir dir;
+  const std::string bin = dir / "etcd";
+  const std::string manifest = dir / ".binary.sha256";
+  REQUIRE(certs::atomic_write(bin, "binary bytes", 0755).ok());
+  auto stat_line = test_support::run("stat -c '%s %Y' " + shell_quote(bin));
+  REQUIRE(stat_line.exit_code == 0);
+  std::string size_mtime = stat_line.output.substr(0, stat_line.output.find('\n'));
+  // A recorded hash that is not the file's: seeing it proves the probe did not hash the file.
+  REQUIRE(certs::atomic_write(manifest, size_mtime + " recorded-hash\n", 0644).ok());
+  auto probe = [&] {
+    const std::string script = probe_script("none.service", dir / "data", {bin}, bin, manifest);
+    REQUIRE(certs::atomic_write(dir / "probe.sh", script, 0644).ok());
+    auto r = test_support::run("sh " + shell_quote(dir / "probe.sh") + " 2>/dev/null");
+    REQUIRE(r.exit_code == 0);
+    auto f = parse_node_facts(r.output);
+    REQUIRE(f.ok());
+    REQUIRE(f->files[bin].has_value());
+    return f->files[bin]->sha256;
+  };
+  CHECK(probe() == "recorded-hash");
+  // Any change of mtime (or size) and the file is hashed again.
+  REQUIRE(test_support::run("touch -d '2001-01-01' " + shell_quote(bin)).exit_code == 0);
+  CHECK(probe() == provision::ssh::sha256_hex("binary bytes"));
+}

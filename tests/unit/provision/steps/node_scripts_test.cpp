@@ -72,6 +72,10 @@ TEST_CASE("push script: every file arrives with its mode, the data dir is 0700",
   CHECK(mode_of(dir / "etc/server.key") == 0600);
   CHECK(certs::read_file(dir / "etc/ca.crt").value() == "ca");
   CHECK(mode_of(dir / "data") == 0700);
+  // The manifest the next probe reads instead of hashing the binary: "SIZE MTIME SHA256".
+  const std::string manifest = certs::read_file(dir / "etc/.binary.sha256").value();
+  CHECK(manifest.rfind("300000 ", 0) == 0);
+  CHECK_THAT(manifest, Catch::EndsWith(" " + plan.writes[0].file.sha256 + "\n"));
   CHECK(temp_files_in(dir / "etc") == 0);
   CHECK(temp_files_in(dir / "bin") == 0);
 }
@@ -120,8 +124,11 @@ TEST_CASE("start/restart/reset scripts: only the systemctl calls the plan needs"
   plan.unit_changed = true;
   const std::string start = start_script(inv.nodes[0], plan);
   CHECK_THAT(start, Catch::Contains("systemctl daemon-reload"));
-  CHECK_THAT(start, Catch::Contains("systemctl enable -q 'etcd.service'"));
-  CHECK_THAT(start, Catch::Contains("systemctl start --no-block 'etcd.service'"));
+  CHECK_THAT(start, Catch::Contains("systemctl enable -q --now --no-block 'etcd.service'"));
+  NodePlan enabled;
+  CHECK_THAT(start_script(inv.nodes[0], enabled),
+             Catch::Contains("systemctl start --no-block 'etcd.service'"));
+  CHECK_THAT(start_script(inv.nodes[0], enabled), !Catch::Contains("daemon-reload"));
   NodePlan quiet;  // files changed but unit and enablement did not
   const std::string restart = restart_script(inv.nodes[0], quiet);
   CHECK_THAT(restart, !Catch::Contains("daemon-reload"));
