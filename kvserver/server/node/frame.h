@@ -1,0 +1,40 @@
+// Frame: one item in a RaftPeer.Stream MessageBatch (kvserver/api/raftpb/peer.proto). The proto
+// carries opaque bytes; the node puts one tagged frame in each:
+//   'r' + raft codec Message      a Raft message (the common case)
+//   'p' + Forward                 a follower's proposal handed to the leader (Raft core has no
+//                                 proposal forwarding: etcd-raft's MsgProp, done here)
+//   'x' + Reject                  the leader could not propose a forwarded request: the origin
+//                                 answers its caller now instead of at the request timeout
+// Decoding never trusts the input (nullopt on anything malformed).
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "kvserver/raft/message.h"
+#include "kvserver/server/node_api.h"
+
+namespace kvserver::node {
+
+struct Forward {
+  bool conf_change = false;  // data is an encoded raft::ConfChange, else an encoded Command
+  uint64_t request_id = 0;   // for the Reject
+  std::string data;
+};
+
+struct Reject {
+  uint64_t request_id = 0;
+  ApiError error;
+};
+
+using Frame = std::variant<raft::Message, Forward, Reject>;
+
+std::string encode_frame(const Frame& f);
+std::optional<Frame> decode_frame(std::string_view data);
+
+}  // namespace kvserver::node

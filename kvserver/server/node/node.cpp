@@ -1,0 +1,547 @@
+// Node: construction, the loop thread, Ready handling, ticks and housekeeping. Apply is in
+// node_apply.cpp, the NodeApi entry points in node_api.cpp.
+#include "kvserver/server/node/node.h"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "kvserver/raft/codec.h"
+#include "kvserver/server/log.h"
+#include "kvserver/server/node/bootstrap.h"
+#include "kvserver/server/node/command.h"
+#include "kvserver/server/node/state_image.h"
+
+namespace kvserver::node {
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// etcd keeps 5000 entries behind a snapshot for slow followers; a smaller --snapshot-count (tests,
+// tiny clusters) keeps that many instead, so a member that was down for more than one snapshot
+// interval really catches up from the snapshot.
+constexpr uint64_t kCatchUpEntries = 5000;
+constexpr int64_t kLeaseCheckIntervalMs = 500;
+constexpr std::size_t kRevokesPerCheck = 16;
+
+std::string hex(uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+}  // namespace
+
+ApiError member_not_found() {
+  return {ApiCode::kNotFound, "etcdserver: member not found"};
+}
+ApiError promote_not_in_sync() {
+  return {ApiCode::kFailedPrecondition,
+          "etcdserver: can only promote a learner member which is in sync with leader"};
+}
+
+certs::Result<std::unique_ptr<Node>> Node::open(NodeOptions options) {
+  const auto& config = options.config;
+  auto st = storage::Storage::open({config.data_dir});
+  if (!st) return certs::Error("data dir " + config.data_dir + ": " + st.error().message);
+  std::unique_ptr<storage::Storage> storage = std::move(*st);
+  auto meta = read_meta(config.data_dir);
+  if (!meta) return meta.error();
+  bool log_empty = storage->last_index() == 0 && storage->hard_state().empty();
+  auto plan = plan_bootstrap(config, *meta, log_empty);
+  if (!plan) return plan.error();
+
+  if (plan->kind == BootstrapPlan::Kind::kNewCluster) {
+    // etcd's bootstrap: every initial member writes the same committed log of one AddVoter entry
+    // per member (term 1), so a member that joins later learns the initial membership from the
+    // log like any other change.
+    raft::ConfState cs;
+    std::vector<raft::Entry> entries;
+    for (const auto& m : plan->initial_members) {
+      cs.voters.push_back(m.id);
+      Command c;
+      c.kind = CommandKind::kMemberAdd;
+      c.member = m;
+      c.cluster_id = plan->cluster_id;
+      raft::ConfChange cc{raft::ConfChangeType::kAddVoter, m.id, encode_command(c)};
+      raft::Entry e;
+      e.term = 1;
+      e.index = entries.size() + 1;
+      e.type = raft::EntryType::kConfChange;
+      e.data = raft::encode_conf_change(cc);
+      entries.push_back(std::move(e));
+    }
+    storage->set_conf_state(cs);
+    storage->save(raft::HardState{1, 0, entries.size()}, entries);
+  }
+  if (!meta->has_value()) {
+    if (auto s = write_meta(config.data_dir,
+                            {config.initial_cluster_token, plan->member_id, plan->cluster_id});
+        !s) {
+      return s.error();
+    }
+  }
+  std::string token = meta->has_value() ? (*meta)->token : config.initial_cluster_token;
+  std::unique_ptr<Node> node(
+      new Node(std::move(options), std::move(storage), plan->member_id, std::move(token)));
+  if (plan->cluster_id != 0) node->membership_.set_cluster_id(plan->cluster_id);
+  return node;
+}
+
+Node::Node(NodeOptions options, std::unique_ptr<storage::Storage> storage, uint64_t id,
+           std::string token)
+    : options_(std::move(options)),
+      id_(id),
+      token_(std::move(token)),
+      heartbeat_ms_(options_.config.heartbeat_interval_ms),
+      election_ms_(options_.config.election_timeout_ms),
+      storage_(std::move(storage)),
+      store_(kv::KvStore::Options{{}, (options_.config.election_timeout_ms * 3 / 2 + 999) / 1000}),
+      peer_service_(
+          PeerServiceCallbacks{[this] { return id_; }, [this] { return membership_.cluster_id(); },
+                               [this](uint64_t from, Frame f) { on_frame(from, std::move(f)); }}) {
+  transport_ = std::make_unique<PeerTransport>(
+      id_, options_.dial,
+      TransportCallbacks{
+          [this](uint64_t peer) { submit([this, peer] { raw_->report_unreachable(peer); }); },
+          [this](uint64_t peer, bool ok) {
+            submit([this, peer, ok] { raw_->report_snapshot(peer, ok); });
+          },
+          [this] { return membership_.cluster_id(); }});
+
+  // The latest snapshot is the state machine's starting point; the log after it is re-applied.
+  raft::Index applied = 0;
+  auto snap = storage_->snapshot();
+  if (snap.ok() && !snap.value.empty()) {
+    install_snapshot(snap.value);
+    applied = snap.value.metadata.index;
+  }
+  snapshot_index_ = applied;
+  start_commit_ = storage_->hard_state().commit;
+  raft::Config rc;
+  rc.id = id_;
+  rc.heartbeat_tick = 1;
+  rc.election_tick = static_cast<int>(std::max<int64_t>(2, election_ms_ / heartbeat_ms_));
+  rc.storage = storage_.get();
+  rc.applied = applied;
+  rc.seed = (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
+  raw_ = std::make_unique<raft::RawNode>(rc);
+  applied_ = applied;
+  committed_ = start_commit_;
+  term_ = storage_->hard_state().term;
+}
+
+Node::~Node() {
+  stop();
+}
+
+void Node::start() {
+  sync_peers();
+  // A joining member knows no membership yet, but must answer the leader: --initial-cluster (as
+  // `member add` prints it) names every member, and ids derive from peer URLs + token.
+  std::map<std::string, std::vector<std::string>> by_name;
+  for (const auto& cm : options_.config.cluster)
+    by_name[cm.name].push_back(cm.peer_url.text);
+  for (const auto& [name, urls] : by_name) {
+    uint64_t pid = derive_member_id(urls, token_);
+    if (pid != id_ && !membership_.find(pid)) transport_->set_peer(pid, urls);
+  }
+  started_ = true;
+  loop_ = std::thread([this] { run(); });
+}
+
+void Node::stop() {
+  if (!started_) return;
+  started_ = false;
+  if (is_leader_.load() && !removed_.load()) {
+    // SIGTERM on a leader: hand over first, so the cluster does not wait an election timeout.
+    submit([this] {
+      auto& r = raw_->mutable_raft();
+      uint64_t best = 0, best_match = 0;
+      for (uint64_t v : r.tracker().conf_state().voters) {
+        auto* pr = r.tracker().progress(v);
+        if (v != id_ && pr && pr->match >= best_match) best = v, best_match = pr->match;
+      }
+      if (best != 0) {
+        spdlog::info("stopping: transferring leadership to {:x}", best);
+        (void)raw_->transfer_leader(best);
+      }
+    });
+    int64_t deadline = now_ms() + 2 * election_ms_;
+    while (is_leader_.load() && now_ms() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a flag, not syncing
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (loop_.joinable()) loop_.join();
+  transport_->stop();
+  for (auto& cb : registry_.take_all())
+    cb(Outcome{ApiError{ApiCode::kUnavailable, "etcdserver: server stopped"}, {}, 0, {}});
+}
+
+void Node::submit(std::function<void()> task) {
+  {
+    std::lock_guard lock(mu_);
+    inbox_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+}
+
+void Node::on_frame(uint64_t from, Frame frame) {
+  if (auto* m = std::get_if<raft::Message>(&frame)) {
+    submit([this, m = std::move(*m)] { raw_->step(m); });
+  } else if (auto* fw = std::get_if<Forward>(&frame)) {
+    submit([this, from, fw = std::move(*fw)] {
+      if (fw.conf_change) {
+        raft::ConfChange cc;
+        if (raft::decode_conf_change(fw.data, &cc)) local_propose_conf(cc, fw.request_id, from);
+        return;
+      }
+      if (!is_leader_.load()) {
+        fail_request(fw.request_id, from, {ApiCode::kUnavailable, "etcdserver: leader changed"});
+        return;
+      }
+      batch_.push_back(fw.data);
+      batch_ids_.push_back(0);  // the origin waits for it, not us
+    });
+  } else {
+    auto rj = std::get<Reject>(std::move(frame));
+    if (auto cb = registry_.take(rj.request_id)) (*cb)(Outcome{rj.error, {}, 0, {}});
+  }
+}
+
+void Node::run() {
+  int64_t next_tick = now_ms() + heartbeat_ms_;
+  std::vector<std::function<void()>> tasks;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_until(lock,
+                     std::chrono::steady_clock::time_point(std::chrono::milliseconds(next_tick)),
+                     [&] { return stop_ || !inbox_.empty(); });
+      if (stop_) break;
+      tasks.swap(inbox_);
+    }
+    int64_t now = now_ms();
+    if (now >= next_tick) {
+      raw_->tick();
+      on_tick(now);
+      next_tick += heartbeat_ms_;
+      if (next_tick < now) next_tick = now + heartbeat_ms_;  // we fell behind: do not burst
+    }
+    for (auto& t : tasks)
+      t();
+    tasks.clear();
+    flush_proposals();
+    if (!reads_waiting_.empty()) start_read_round();
+    while (raw_->has_ready())
+      handle_ready();
+    if (removed_.load()) {
+      // Keep running until stopped (the callback tells main), but take part in nothing more.
+    }
+  }
+}
+
+void Node::flush_proposals() {
+  if (batch_.empty()) return;
+  auto res = raw_->propose_batch(std::move(batch_));
+  if (res.status != raft::Status::kOk) {
+    ApiError err = res.status == raft::Status::kLeaderTransferring
+                       ? ApiError{ApiCode::kUnavailable, "etcdserver: leader changed"}
+                       : no_leader();
+    for (uint64_t rid : batch_ids_)
+      fail_request(rid, id_, err);
+  }
+  batch_.clear();
+  batch_ids_.clear();
+}
+
+void Node::local_propose(std::string data, uint64_t request_id) {
+  if (is_leader_.load()) {
+    batch_.push_back(std::move(data));
+    batch_ids_.push_back(request_id);
+    return;
+  }
+  uint64_t lead = leader_.load();
+  if (lead == 0 ||
+      !transport_->send(lead, encode_frame(Forward{false, request_id, std::move(data)}))) {
+    fail_request(request_id, id_, no_leader());
+  }
+}
+
+void Node::local_propose_conf(const raft::ConfChange& cc, uint64_t request_id, uint64_t origin) {
+  if (!is_leader_.load()) {
+    uint64_t lead = leader_.load();
+    if (origin == id_ && lead != 0 &&
+        transport_->send(lead,
+                         encode_frame(Forward{true, request_id, raft::encode_conf_change(cc)}))) {
+      return;
+    }
+    fail_request(
+        request_id, origin,
+        lead == 0 ? no_leader() : ApiError{ApiCode::kUnavailable, "etcdserver: leader changed"});
+    return;
+  }
+  auto& r = raw_->mutable_raft();
+  if (cc.type == raft::ConfChangeType::kAddVoter && r.tracker().progress(cc.node_id) &&
+      !r.tracker().is_voter(cc.node_id)) {
+    // etcd's rule: a learner is promotable once its log is within 10% of the leader's.
+    const auto* pr = r.tracker().progress(cc.node_id);
+    if (pr->match == 0 || pr->match * 10 < r.log().last_index() * 9) {
+      fail_request(request_id, origin, promote_not_in_sync());
+      return;
+    }
+  }
+  auto res = raw_->propose_conf_change(cc);
+  switch (res.status) {
+    case raft::Status::kOk:
+      return;
+    case raft::Status::kConfChangePending:
+      fail_request(request_id, origin,
+                   {ApiCode::kFailedPrecondition,
+                    "etcdserver: a membership change is still being applied; retry"});
+      return;
+    case raft::Status::kInvalidConfChange:
+      fail_request(request_id, origin,
+                   {ApiCode::kFailedPrecondition, "etcdserver: invalid membership change"});
+      return;
+    default:
+      fail_request(request_id, origin, {ApiCode::kUnavailable, "etcdserver: leader changed"});
+  }
+}
+
+void Node::fail_request(uint64_t request_id, uint64_t origin, const ApiError& error) {
+  if (request_id == 0) return;
+  if (origin == id_) {
+    if (auto cb = registry_.take(request_id)) (*cb)(Outcome{error, {}, 0, {}});
+  } else {
+    transport_->send(origin, encode_frame(Reject{request_id, error}));
+  }
+}
+
+void Node::start_read_round() {
+  if (leader_.load() == 0) {
+    for (auto& w : reads_waiting_)
+      w.done(no_leader());
+    reads_waiting_.clear();
+    return;
+  }
+  std::string ctx = hex(id_) + ":" + std::to_string(++read_seq_);
+  if (raw_->read_index(ctx) != raft::Status::kOk) {
+    for (auto& w : reads_waiting_)
+      w.done(no_leader());
+    reads_waiting_.clear();
+    return;
+  }
+  read_rounds_[ctx] = {now_ms(), std::move(reads_waiting_)};
+  reads_waiting_.clear();
+}
+
+void Node::release_reads() {
+  uint64_t applied = applied_.load();
+  while (!reads_applying_.empty() && reads_applying_.begin()->first <= applied) {
+    reads_applying_.begin()->second.done(std::nullopt);
+    reads_applying_.erase(reads_applying_.begin());
+  }
+}
+
+void Node::on_tick(int64_t now) {
+  for (auto& cb : registry_.expire(now))
+    cb(Outcome{request_timed_out(), {}, 0, {}});
+  // A read round whose answer was lost (leader change, dropped message) is retried.
+  for (auto it = read_rounds_.begin(); it != read_rounds_.end();) {
+    if (now - it->second.first > election_ms_) {
+      for (auto& w : it->second.second)
+        reads_waiting_.push_back(std::move(w));
+      it = read_rounds_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  auto timed_out = [&](auto& waiters) {
+    std::vector<std::remove_reference_t<decltype(waiters[0])>> keep;
+    for (auto& w : waiters) {
+      if (w.deadline_ms <= now) {
+        w.done(leader_.load() == 0 ? no_leader() : request_timed_out());
+      } else {
+        keep.push_back(std::move(w));
+      }
+    }
+    waiters.swap(keep);
+  };
+  timed_out(reads_waiting_);
+  for (auto it = reads_applying_.begin(); it != reads_applying_.end();) {
+    if (it->second.deadline_ms <= now) {
+      it->second.done(request_timed_out());
+      it = reads_applying_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  timed_out(transfers_);
+  maybe_publish(now);
+  maybe_revoke_expired_leases(now);
+}
+
+void Node::maybe_publish(int64_t now) {
+  if (published_ || now < publish_retry_ms_ || leader_.load() == 0 || removed_.load()) return;
+  if (applied_.load() < start_commit_) return;
+  auto self = membership_.find(id_);
+  if (!self) return;  // a joiner before it has applied its own admission
+  std::vector<std::string> clients;
+  for (const auto& u : options_.config.advertise_client)
+    clients.push_back(u.text);
+  if (self->name == options_.config.name && self->client_urls == clients) {
+    published_ = true;
+    return;
+  }
+  publish_retry_ms_ = now + 5000;  // one attempt in flight at a time
+  Command c;
+  c.kind = CommandKind::kPublish;
+  c.member = *self;
+  c.member.name = options_.config.name;
+  c.member.client_urls = clients;
+  c.origin = id_;
+  c.request_id = registry_.add(
+      [this](Outcome o) {
+        if (!o.error)
+          published_ = true;
+        else
+          publish_retry_ms_ = 0;
+      },
+      now + 5000);
+  local_propose(encode_command(c), c.request_id);
+}
+
+void Node::maybe_revoke_expired_leases(int64_t now) {
+  if (!is_leader_.load() || now - last_lease_check_ms_ < kLeaseCheckIntervalMs) return;
+  last_lease_check_ms_ = now;
+  for (auto it = revoking_.begin(); it != revoking_.end();) {
+    it = now - it->second > 3000 ? revoking_.erase(it) : std::next(it);
+  }
+  for (int64_t lease : store_.expired_leases(now, kRevokesPerCheck)) {
+    if (revoking_.count(lease)) continue;
+    revoking_[lease] = now;
+    Command c;
+    c.kind = CommandKind::kWrite;
+    c.origin = id_;
+    c.write = LeaseRevokeRequest{lease};
+    batch_.push_back(encode_command(c));
+    batch_ids_.push_back(0);
+  }
+  flush_proposals();
+}
+
+void Node::on_soft_state(const raft::SoftState& ss, int64_t now) {
+  uint64_t old_leader = leader_.exchange(ss.lead);
+  bool was_leader = is_leader_.exchange(ss.role == raft::Role::kLeader);
+  term_ = raw_->raft().term();
+  if (old_leader != ss.lead) {
+    if (ss.lead == 0) {
+      spdlog::warn("raft: lost the leader (term {})", term_.load());
+    } else {
+      spdlog::info("raft: leader is {:x} at term {}{}", ss.lead, term_.load(),
+                   ss.lead == id_ ? " (this member)" : "");
+    }
+    if (options_.on_status) {
+      options_.on_status(ss.lead == 0 ? "no leader" : "leader " + hex(ss.lead));
+    }
+  }
+  if (ss.role == raft::Role::kLeader && !was_leader) {
+    // etcd's rule: a new leader gives every lease a fresh TTL, as the old leader's refreshes
+    // are not known here.
+    store_.promote_leases(now);
+    revoking_.clear();
+  }
+  for (auto it = transfers_.begin(); it != transfers_.end();) {
+    if (ss.lead == it->target) {
+      it->done(std::nullopt);
+      it = transfers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Node::send_messages(std::vector<raft::Message>& msgs) {
+  for (auto& m : msgs) {
+    if (m.type == raft::MessageType::kSnap) {
+      transport_->send_snapshot(m);
+    } else if (!transport_->send(m.to, encode_frame(Frame(std::move(m))))) {
+      raw_->report_unreachable(m.to);
+    }
+  }
+}
+
+void Node::handle_ready() {
+  raft::Ready rd = raw_->ready();
+  int64_t now = now_ms();
+  if (rd.soft_state) on_soft_state(*rd.soft_state, now);
+  send_messages(rd.messages);  // leader: before its own fsync (thesis §10.2.1)
+  if (!rd.snapshot.empty()) storage_->apply_snapshot(rd.snapshot);
+  if (rd.must_sync()) {
+    storage_->save(rd.hard_state ? *rd.hard_state : storage_->hard_state(), rd.entries);
+  }
+  if (rd.hard_state) {
+    committed_ = rd.hard_state->commit;
+    term_ = rd.hard_state->term;
+  }
+  send_messages(rd.persisted_messages);
+  if (!rd.snapshot.empty()) {
+    install_snapshot(rd.snapshot);
+    applied_ = rd.snapshot.metadata.index;
+    snapshot_index_ = rd.snapshot.metadata.index;
+    spdlog::info("installed snapshot at index {} from the leader", rd.snapshot.metadata.index);
+  }
+  for (const auto& e : rd.committed_entries) {
+    apply_entry(e);
+    applied_ = e.index;
+  }
+  for (auto& rs : rd.read_states) {
+    auto it = read_rounds_.find(rs.request_ctx);
+    if (it == read_rounds_.end()) continue;
+    for (auto& w : it->second.second)
+      reads_applying_.emplace(rs.index, std::move(w));
+    read_rounds_.erase(it);
+  }
+  raw_->advance();
+  release_reads();
+  maybe_snapshot();
+  if (!ready_.load() && leader_.load() != 0 && applied_.load() >= start_commit_) {
+    ready_ = true;
+    spdlog::info("member {:x} ready: leader {:x}, applied index {}", id_, leader_.load(),
+                 applied_.load());
+    if (options_.on_ready) options_.on_ready();
+  }
+}
+
+void Node::maybe_snapshot() {
+  uint64_t applied = applied_.load();
+  uint64_t every = std::max<uint64_t>(1, options_.config.snapshot_count);
+  if (applied < snapshot_index_ + every) return;
+  std::string data = encode_state({membership_.encode(), store_.snapshot()});
+  std::size_t bytes = data.size();
+  storage_->create_snapshot(applied, raw_->mutable_raft().tracker().conf_state(), std::move(data));
+  snapshot_index_ = applied;
+  uint64_t keep = std::min(kCatchUpEntries, every);
+  if (applied > keep && applied - keep >= storage_->first_index())
+    storage_->compact(applied - keep);
+  spdlog::info("snapshot taken at index {} ({} bytes); log kept from index {}", applied, bytes,
+               storage_->first_index());
+}
+
+void Node::sync_peers() {
+  for (const auto& m : membership_.members()) {
+    if (m.id != id_) transport_->set_peer(m.id, m.peer_urls);
+  }
+}
+
+}  // namespace kvserver::node

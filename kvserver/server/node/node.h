@@ -1,0 +1,196 @@
+// Node: one kvserver Raft member - the node loop around raft::RawNode, the apply of committed
+// entries to the KvStore and the Membership, snapshots, and the peer transport. It implements
+// NodeApi (kvserver/server/node_api.h) for the client-facing services.
+//
+// Threads: ONE loop thread owns the RawNode and the Storage (neither is thread-safe). Everything
+// else - gRPC client threads calling NodeApi, peer stream threads delivering frames, transport
+// feedback - hands the loop a task (submit()) and returns; answers come back through callbacks.
+// Per iteration the loop: ticks when the heartbeat interval has passed, runs the queued tasks
+// (steps messages, queues proposals), proposes the queued writes as one batch (group commit), then
+// per Ready: sends messages (a leader before its fsync, thesis §10.2.1), persists with one fsync,
+// sends persisted_messages, installs a snapshot, applies committed entries, serves read states,
+// advance()s, and takes a snapshot every --snapshot-count applied entries.
+// Applying on the loop thread keeps committed - applied at zero in steady state; the 5000-entry
+// backpressure bound matters after a restart, when the whole log tail is re-applied.
+//
+// Durable state: the WAL + snapshots (kvserver/storage), member metadata (bootstrap.h). A
+// snapshot's data is "kvns1" + the Membership + the KvStore image (state_image.h); the KvStore is
+// in memory, rebuilt on start from the latest snapshot plus the committed log after it.
+//
+// Thread-safety: NodeApi methods and the accessors are thread-safe; start()/stop() from one
+// thread (main).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "certs/result.h"
+#include "kvserver/raft/node.h"
+#include "kvserver/server/flags.h"
+#include "kvserver/server/node/command.h"
+#include "kvserver/server/node/frame.h"
+#include "kvserver/server/node/membership.h"
+#include "kvserver/server/node/peer_service.h"
+#include "kvserver/server/node/peer_transport.h"
+#include "kvserver/server/node/proposal_registry.h"
+#include "kvserver/server/node_api.h"
+#include "kvserver/server/tls.h"
+#include "kvserver/storage/storage.h"
+
+namespace kvserver::node {
+
+struct NodeOptions {
+  server::ServerConfig config;                  // validated
+  server::PeerDialCredentials* dial = nullptr;  // null: dial peers without TLS; must outlive Node
+  // Called once (loop thread) when the member has seen a leader and applied everything that was
+  // committed when it started: the moment to send READY=1.
+  std::function<void()> on_ready;
+  // Called once (loop thread) when this member's removal is applied: it should stop.
+  std::function<void()> on_removed;
+  // Called (loop thread) on every state change worth a STATUS= line.
+  std::function<void(const std::string&)> on_status;
+};
+
+class Node final : public NodeApi {
+ public:
+  // Opens the data dir (bootstrapping it if fresh), restores the latest snapshot. Errors say what
+  // is wrong with the data dir and what to do.
+  static certs::Result<std::unique_ptr<Node>> open(NodeOptions options);
+  ~Node() override;
+
+  // The peer port's service; register it on the peer gRPC server before start().
+  PeerService* peer_service() { return &peer_service_; }
+  void start();
+  // Graceful stop: a leader first hands leadership to the most up-to-date voter (waiting up to two
+  // election timeouts), then the loop and the transport stop; waiting callers get an error.
+  void stop();
+
+  uint64_t id() const { return id_; }
+  bool is_ready() const { return ready_.load(); }
+  bool removed() const { return removed_.load(); }
+  uint64_t leader() const { return leader_.load(); }
+
+  // --- NodeApi ---
+  void write(WriteRequest request, Done<WriteResponse> done) override;
+  void read_barrier(std::function<void(std::optional<ApiError>)> done) override;
+  kv::KvStore& store() override { return store_; }
+  Header header() const override;
+  void lease_keep_alive(int64_t id, Done<int64_t> done) override;
+  void lease_time_to_live(int64_t id, bool keys, Done<kv::LeaseTimeToLiveResponse> done) override;
+  std::vector<Member> members() const override { return membership_.members(); }
+  void member_add(std::vector<std::string> peer_urls, bool is_learner,
+                  Done<MemberChangeResult> done) override;
+  void member_remove(uint64_t id, Done<MemberChangeResult> done) override;
+  void member_update(uint64_t id, std::vector<std::string> peer_urls,
+                     Done<MemberChangeResult> done) override;
+  void member_promote(uint64_t id, Done<MemberChangeResult> done) override;
+  NodeStatus status() const override;
+  void move_leader(uint64_t target_id, std::function<void(std::optional<ApiError>)> done) override;
+  std::string snapshot_image() override;
+
+ private:
+  struct ReadWaiter {
+    std::function<void(std::optional<ApiError>)> done;
+    int64_t deadline_ms;
+  };
+  struct TransferWaiter {
+    uint64_t target;
+    std::function<void(std::optional<ApiError>)> done;
+    int64_t deadline_ms;
+  };
+
+  Node(NodeOptions options, std::unique_ptr<storage::Storage> storage, uint64_t id,
+       std::string token);
+
+  // Any thread.
+  void submit(std::function<void()> task);
+  int64_t request_deadline_ms() const;
+  std::optional<ApiError> admission_check(std::size_t request_bytes) const;
+  uint64_t propose_command(Command c, ProposalRegistry::Callback cb);  // returns request id
+  void propose_conf(raft::ConfChange cc, ProposalRegistry::Callback cb);
+  void on_frame(uint64_t from, Frame frame);
+
+  // Loop thread (node.cpp).
+  void run();
+  void on_tick(int64_t now_ms);
+  void handle_ready();
+  void send_messages(std::vector<raft::Message>& msgs);
+  void flush_proposals();
+  void start_read_round();
+  void release_reads();
+  void local_propose(std::string data, uint64_t request_id);
+  void local_propose_conf(const raft::ConfChange& cc, uint64_t request_id, uint64_t origin);
+  void fail_request(uint64_t request_id, uint64_t origin, const ApiError& error);
+  void maybe_publish(int64_t now_ms);
+  void maybe_revoke_expired_leases(int64_t now_ms);
+  void maybe_snapshot();
+  void sync_peers();
+  void on_soft_state(const raft::SoftState& ss, int64_t now_ms);
+
+  // Loop thread (node_apply.cpp).
+  void apply_entry(const raft::Entry& e);
+  void apply_conf_entry(const raft::Entry& e);
+  Outcome apply_command(const Command& c);
+  void install_snapshot(const raft::Snapshot& snap);
+
+  NodeOptions options_;
+  const uint64_t id_;
+  const std::string token_;
+  const int64_t heartbeat_ms_;
+  const int64_t election_ms_;
+  std::unique_ptr<storage::Storage> storage_;
+  std::unique_ptr<raft::RawNode> raw_;
+  kv::KvStore store_;
+  Membership membership_;
+  ProposalRegistry registry_;
+  PeerService peer_service_;
+  std::unique_ptr<PeerTransport> transport_;
+
+  // Shared with other threads.
+  std::atomic<uint64_t> leader_{0};
+  std::atomic<uint64_t> term_{0};
+  std::atomic<uint64_t> committed_{0};
+  std::atomic<uint64_t> applied_{0};
+  std::atomic<bool> is_leader_{false};
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> removed_{false};
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::function<void()>> inbox_;  // guarded by mu_
+  bool stop_ = false;                         // guarded by mu_
+  std::thread loop_;
+  bool started_ = false;
+
+  // Loop thread only.
+  uint64_t start_commit_ = 0;
+  uint64_t snapshot_index_ = 0;
+  std::vector<std::string> batch_;
+  std::vector<uint64_t> batch_ids_;
+  std::vector<ReadWaiter> reads_waiting_;
+  std::map<std::string, std::pair<int64_t, std::vector<ReadWaiter>>> read_rounds_;  // ctx -> round
+  std::multimap<uint64_t, ReadWaiter> reads_applying_;  // read index -> waiter
+  uint64_t read_seq_ = 0;
+  std::vector<TransferWaiter> transfers_;
+  bool published_ = false;
+  int64_t publish_retry_ms_ = 0;
+  std::map<int64_t, int64_t> revoking_;  // lease id -> when proposed
+  int64_t last_lease_check_ms_ = 0;
+};
+
+// etcd's texts for membership errors.
+ApiError member_not_found();
+ApiError promote_not_in_sync();
+
+}  // namespace kvserver::node

@@ -1,0 +1,216 @@
+// Node: applying committed entries and installing snapshots (loop thread only). Every member
+// applies every entry in log order, so every member's KvStore and Membership go through the same
+// states; only the member that proposed an entry (Command::origin) answers its caller.
+#include <chrono>
+
+#include "kvserver/raft/codec.h"
+#include "kvserver/server/log.h"
+#include "kvserver/server/node/command.h"
+#include "kvserver/server/node/node.h"
+#include "kvserver/server/node/state_image.h"
+
+namespace kvserver::node {
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+ApiError from_kv(const kv::Error& e) {
+  ApiCode code = ApiCode::kInvalidArgument;
+  switch (e.code()) {
+    case kv::ErrorCode::kCompacted:
+    case kv::ErrorCode::kFutureRevision:
+    case kv::ErrorCode::kLeaseTtlTooLarge:
+      code = ApiCode::kOutOfRange;
+      break;
+    case kv::ErrorCode::kLeaseNotFound:
+      code = ApiCode::kNotFound;
+      break;
+    case kv::ErrorCode::kLeaseExists:
+      code = ApiCode::kFailedPrecondition;
+      break;
+    case kv::ErrorCode::kBadSnapshot:
+      code = ApiCode::kDataLoss;
+      break;
+    default:
+      code = ApiCode::kInvalidArgument;
+  }
+  return {code, e.message()};
+}
+
+template <typename T>
+Outcome to_outcome(kv::Result<T> r) {
+  Outcome o;
+  if (!r.ok()) {
+    o.error = from_kv(r.error());
+  } else {
+    o.write = std::move(r).value();
+  }
+  return o;
+}
+
+}  // namespace
+
+Outcome Node::apply_command(const Command& c) {
+  int64_t now = now_ms();
+  Outcome o;
+  switch (c.kind) {
+    case CommandKind::kWrite:
+      return std::visit(
+          [&](const auto& q) -> Outcome {
+            using T = std::decay_t<decltype(q)>;
+            if constexpr (std::is_same_v<T, kv::PutRequest>) return to_outcome(store_.put(q));
+            if constexpr (std::is_same_v<T, kv::DeleteRangeRequest>) {
+              return to_outcome(store_.delete_range(q));
+            }
+            if constexpr (std::is_same_v<T, kv::TxnRequest>) return to_outcome(store_.txn(q));
+            if constexpr (std::is_same_v<T, CompactRequest>) {
+              return to_outcome(store_.compact(q.revision));
+            }
+            if constexpr (std::is_same_v<T, LeaseGrantRequest>) {
+              return to_outcome(store_.lease_grant(q.id, q.ttl_s, now));
+            }
+            if constexpr (std::is_same_v<T, LeaseRevokeRequest>) {
+              revoking_.erase(q.id);
+              auto r = store_.lease_revoke(q.id);
+              Outcome out;
+              if (!r.ok()) {
+                out.error = from_kv(r.error());
+              } else {
+                out.write = LeaseRevokeResponse{*r};
+              }
+              return out;
+            }
+          },
+          c.write);
+    case CommandKind::kLeaseKeepAlive: {
+      auto r = store_.lease_keep_alive(c.lease_id, now);
+      if (!r.ok()) {
+        o.error = from_kv(r.error());
+      } else {
+        o.ttl_s = *r;
+      }
+      return o;
+    }
+    case CommandKind::kPublish: {
+      auto m = membership_.find(c.member.id);
+      if (!m) {
+        o.error = member_not_found();
+        return o;
+      }
+      m->name = c.member.name;
+      m->client_urls = c.member.client_urls;
+      membership_.upsert(*m);
+      spdlog::info("member {:x} published name {} and {} client URL(s)", m->id, m->name,
+                   m->client_urls.size());
+      o.member = {*m, membership_.members()};
+      return o;
+    }
+    case CommandKind::kMemberUpdate: {
+      auto m = membership_.find(c.member.id);
+      if (!m) {
+        o.error = member_not_found();
+        return o;
+      }
+      m->peer_urls = c.member.peer_urls;
+      membership_.upsert(*m);
+      if (m->id != id_) transport_->set_peer(m->id, m->peer_urls);
+      spdlog::info("member {:x} updated: peer URLs now {}", m->id, m->peer_urls.front());
+      o.member = {*m, membership_.members()};
+      return o;
+    }
+    default:
+      o.error = ApiError{ApiCode::kInvalidArgument,
+                         "etcdserver: membership command in a "
+                         "normal entry"};
+      return o;
+  }
+}
+
+void Node::apply_conf_entry(const raft::Entry& e) {
+  raft::ConfChange cc;
+  if (!raft::decode_conf_change(e.data, &cc)) {
+    // Our own leader wrote it: a malformed one means a bug or disk damage the CRC missed.
+    spdlog::critical("undecodable membership entry at index {}", e.index);
+    std::abort();
+  }
+  auto cmd = decode_command(cc.context);
+  Outcome o;
+  if (cmd) {
+    if (cmd->cluster_id != 0 && membership_.cluster_id() == 0) {
+      membership_.set_cluster_id(cmd->cluster_id);
+    }
+    switch (cc.type) {
+      case raft::ConfChangeType::kAddVoter:
+      case raft::ConfChangeType::kAddLearner: {
+        Member m = membership_.find(cc.node_id).value_or(cmd->member);
+        m.id = cc.node_id;
+        m.is_learner = cc.type == raft::ConfChangeType::kAddLearner;
+        membership_.upsert(m);
+        if (m.id != id_) transport_->set_peer(m.id, m.peer_urls);
+        if (cmd->cluster_id == 0) {  // bootstrap entries carry the cluster id: not logged
+          spdlog::info("member {:x} {} ({})", m.id,
+                       cmd->kind == CommandKind::kMemberPromote ? "promoted to voter"
+                       : m.is_learner                           ? "added as learner"
+                                                                : "added as voter",
+                       m.peer_urls.empty() ? "" : m.peer_urls.front());
+        }
+        o.member = {m, {}};
+        break;
+      }
+      case raft::ConfChangeType::kRemoveNode: {
+        auto m = membership_.find(cc.node_id);
+        o.member.member = m.value_or(Member{cc.node_id, "", {}, {}, false});
+        membership_.remove(cc.node_id);
+        spdlog::info("member {:x} removed", cc.node_id);
+        break;
+      }
+    }
+  }
+  raw_->apply_conf_change(cc);
+  o.member.members = membership_.members();
+  if (cc.type == raft::ConfChangeType::kRemoveNode && cc.node_id != id_) {
+    transport_->remove_peer(cc.node_id);
+  }
+  if (cmd && cmd->origin == id_ && cmd->request_id != 0) {
+    if (auto cb = registry_.take(cmd->request_id)) (*cb)(std::move(o));
+  }
+  if (cc.type == raft::ConfChangeType::kRemoveNode && cc.node_id == id_ && !removed_.load()) {
+    removed_ = true;
+    spdlog::warn("this member ({:x}) was removed from the cluster: stopping", id_);
+    if (options_.on_removed) options_.on_removed();
+  }
+}
+
+void Node::apply_entry(const raft::Entry& e) {
+  if (e.type == raft::EntryType::kConfChange) {
+    apply_conf_entry(e);
+    return;
+  }
+  if (e.data.empty()) return;  // a new leader's no-op (§8)
+  auto cmd = decode_command(e.data);
+  if (!cmd) {
+    spdlog::critical("undecodable entry at index {}", e.index);
+    std::abort();
+  }
+  Outcome o = apply_command(*cmd);
+  if (cmd->origin == id_ && cmd->request_id != 0) {
+    if (auto cb = registry_.take(cmd->request_id)) (*cb)(std::move(o));
+  }
+}
+
+void Node::install_snapshot(const raft::Snapshot& snap) {
+  auto parts = decode_state(snap.data);
+  if (!parts || !membership_.decode(parts->membership) ||
+      !store_.restore(parts->kv, now_ms()).ok()) {
+    // The sender checked a sha256 and our storage a checksum: this is a bug, not bad luck.
+    spdlog::critical("snapshot at index {} does not decode", snap.metadata.index);
+    std::abort();
+  }
+  sync_peers();
+}
+
+}  // namespace kvserver::node

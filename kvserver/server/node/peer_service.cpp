@@ -1,0 +1,115 @@
+#include "kvserver/server/node/peer_service.h"
+
+#include <openssl/evp.h>
+
+#include <cstdio>
+
+#include "kvserver/raft/codec.h"
+#include "kvserver/server/log.h"
+
+namespace kvserver::node {
+namespace {
+
+std::string hex(uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+}  // namespace
+
+std::string PeerService::check_sender(uint64_t cluster_id, uint64_t to) const {
+  uint64_t mine = callbacks_.cluster_id();
+  if (mine != 0 && cluster_id != 0 && cluster_id != mine) {
+    return "cluster id mismatch: this member is in cluster " + hex(mine) + ", the sender in " +
+           hex(cluster_id);
+  }
+  if (to != callbacks_.self_id()) {
+    return "member id mismatch: this member is " + hex(callbacks_.self_id()) +
+           ", the sender addressed " + hex(to);
+  }
+  return "";
+}
+
+grpc::Status PeerService::Stream(
+    grpc::ServerContext* /*context*/,
+    grpc::ServerReaderWriter<raftpb::BatchAck, raftpb::MessageBatch>* stream) {
+  raftpb::MessageBatch batch;
+  while (stream->Read(&batch)) {
+    raftpb::BatchAck ack;
+    ack.set_seq(batch.seq());
+    if (std::string why = check_sender(batch.cluster_id(), batch.to()); !why.empty()) {
+      spdlog::warn("refusing raft stream from {:x}: {}", batch.from(), why);
+      ack.set_error(why);
+      stream->Write(ack);
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, why);
+    }
+    for (const auto& bytes : batch.messages()) {
+      auto frame = decode_frame(bytes);
+      if (!frame) {
+        ack.set_error("malformed frame");
+        stream->Write(ack);
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "malformed frame");
+      }
+      callbacks_.on_frame(batch.from(), std::move(*frame));
+    }
+    if (!stream->Write(ack)) break;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::Snapshot(grpc::ServerContext* /*context*/,
+                                   grpc::ServerReader<raftpb::SnapshotChunk>* reader,
+                                   raftpb::SnapshotAck* ack) {
+  raftpb::SnapshotChunk chunk;
+  std::string header, data, digest;
+  uint64_t from = 0, total = 0;
+  bool first = true, last = false;
+  while (reader->Read(&chunk)) {
+    if (first) {
+      if (std::string why = check_sender(chunk.cluster_id(), chunk.to()); !why.empty()) {
+        ack->set_error(why);
+        return grpc::Status::OK;
+      }
+      from = chunk.from();
+      header = chunk.message();
+      total = chunk.total_bytes();
+      data.reserve(total);
+      first = false;
+    }
+    if (chunk.offset() != data.size()) {
+      ack->set_error("chunk at offset " + std::to_string(chunk.offset()) + ", expected " +
+                     std::to_string(data.size()));
+      return grpc::Status::OK;
+    }
+    data += chunk.data();
+    if (chunk.last()) {
+      last = true;
+      digest = chunk.sha256();
+    }
+  }
+  ack->set_received_bytes(data.size());
+  if (first || !last || data.size() != total) {
+    ack->set_error("snapshot incomplete: " + std::to_string(data.size()) + " of " +
+                   std::to_string(total) + " bytes");
+    return grpc::Status::OK;
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  if (digest != std::string(reinterpret_cast<char*>(md), len)) {
+    ack->set_error("snapshot sha256 mismatch");
+    return grpc::Status::OK;
+  }
+  raft::Message m;
+  std::size_t consumed = 0;
+  if (!raft::decode_message(header, &m, &consumed) || m.type != raft::MessageType::kSnap) {
+    ack->set_error("snapshot header is not a raft snapshot message");
+    return grpc::Status::OK;
+  }
+  m.snapshot.data = std::move(data);
+  callbacks_.on_frame(from, Frame(std::move(m)));
+  return grpc::Status::OK;
+}
+
+}  // namespace kvserver::node

@@ -1,0 +1,82 @@
+// PeerTransport: the dialing side of the peer port. One PeerSender per remote member keeps one
+// long-lived RaftPeer.Stream (peer.proto) and pushes frames (frame.h) in order, batched (up to
+// kMaxBatchFrames / kMaxBatchBytes per MessageBatch) with at most kMaxInflightBatches
+// unacknowledged batches (pipelined appends without unbounded buffering). A snapshot message goes
+// on its own RaftPeer.Snapshot client stream in kSnapshotChunkBytes chunks with a sha256 on the
+// last one, so it never holds up heartbeats.
+//
+// Failures are reported, never retried message by message: Raft resends what matters. When a
+// stream breaks (peer down, TLS refused, cluster mismatch) the queued frames are dropped,
+// on_unreachable(peer) is called, and the sender redials after a short backoff. A full queue drops
+// the new frame (and reports unreachable). A snapshot's outcome goes to on_snapshot(peer, ok).
+//
+// Channels are dialed with PeerDialCredentials::current() at (re)connect time, so a SIGHUP reload
+// applies to the next connection. On loopback the kernel sources connections from 127.0.0.1; gRPC
+// 1.51 has no channel argument to bind a local address, which matters only to a peer that checks
+// client-cert IPs against the source (etcd does, we do not): see ETCD-FACTS "Loopback gotcha".
+//
+// Thread-safety: all public methods are thread-safe. Callbacks run on the senders' threads.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kvserver/raft/message.h"
+#include "kvserver/server/tls.h"
+
+namespace kvserver::node {
+
+constexpr std::size_t kMaxBatchFrames = 256;
+constexpr std::size_t kMaxBatchBytes = 1 << 20;
+constexpr uint64_t kMaxInflightBatches = 64;
+constexpr std::size_t kMaxQueuedFrames = 8192;
+constexpr std::size_t kSnapshotChunkBytes = 1 << 20;
+
+struct TransportCallbacks {
+  std::function<void(uint64_t peer)> on_unreachable;
+  std::function<void(uint64_t peer, bool delivered)> on_snapshot;
+  std::function<uint64_t()> cluster_id;  // stamped on every batch
+};
+
+class PeerSender;
+
+class PeerTransport {
+ public:
+  // `dial` may be null: then peers are dialed without TLS (http:// peer URLs).
+  PeerTransport(uint64_t self_id, server::PeerDialCredentials* dial, TransportCallbacks callbacks);
+  ~PeerTransport();
+  PeerTransport(const PeerTransport&) = delete;
+  PeerTransport& operator=(const PeerTransport&) = delete;
+
+  // Adds the peer or changes its URLs (the stream is redialed on change).
+  void set_peer(uint64_t id, const std::vector<std::string>& peer_urls);
+  void remove_peer(uint64_t id);
+  bool has_peer(uint64_t id) const;
+
+  // Queues one encoded frame for `to`; false (and nothing sent) if `to` is unknown.
+  bool send(uint64_t to, std::string frame);
+  // Sends a kSnap message on the snapshot stream (one at a time per peer; a second while one is in
+  // flight fails at once with on_snapshot(to, false)).
+  void send_snapshot(const raft::Message& m);
+
+  // Stops every sender (joins their threads). Idempotent.
+  void stop();
+
+ private:
+  const uint64_t self_id_;
+  server::PeerDialCredentials* const dial_;
+  const TransportCallbacks callbacks_;
+  mutable std::mutex mu_;
+  std::map<uint64_t, std::unique_ptr<PeerSender>> senders_;
+  bool stopped_ = false;
+};
+
+}  // namespace kvserver::node
