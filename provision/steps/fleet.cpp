@@ -71,7 +71,15 @@ certs::Result<ssh::CommandResult> Fleet::run_script(size_t i, const std::string&
   if (r->exit_code != 0) {
     std::string why = ssh::tail_lines(r->stderr_text + r->stdout_text, 6);
     if (s->spec().sudo) {
-      if (auto sudo = ssh::explain_sudo_failure(r->stderr_text, s->spec().user)) why = *sudo;
+      if (auto sudo = ssh::explain_sudo_failure(r->stderr_text, s->spec().user)) {
+        why = *sudo;
+      } else if (r->exit_code == 127 &&
+                 r->stderr_text.find("'sudo': No such file") != std::string::npos) {
+        // coreutils `timeout` (which wraps every remote command) words a missing sudo this way.
+        why =
+            "sudo is not installed on this node - install it (apt-get install sudo) or connect "
+            "as root";
+      }
     }
     return certs::Error(s->where() + ": " + what + " failed (exit " + std::to_string(r->exit_code) +
                         "): " + (why.empty() ? "no output" : why));

@@ -2,7 +2,7 @@
 # e2e test of `provision up/plan/status/reset` with the etcd flavour (Debian's etcd 3.4 copied to
 # the nodes) on local test hosts (scripts/test-hosts). One set of hosts is shared by every case:
 #   faults first, each refused at preflight with the node named and NOTHING changed on any node
-#   (missing binary, unknown/changed host key, wrong key, unreachable node, port in use, address
+#   (missing binary, unknown/changed host key, wrong key, no sudo, unreachable node, port in use, address
 #   not in the certificate's SANs); then 3-node bring-up from nothing judged by the real etcdctl;
 #   a second `up` restarts nothing; a changed file restarts only its node; `up` killed mid-way and
 #   re-run converges to one cluster; 5 nodes; `reset` leaves nothing behind.
@@ -105,6 +105,16 @@ inv_with "$WORK/wrongkey.yaml" "s|identity_file: .*|identity_file: $WORK/wrong_k
 run_p up -i "$WORK/wrongkey.yaml"
 check "wrong key: refused, node named" bash -c "[ $RC -ne 0 ] && grep -qF 'node h1 (' <<<\"\$1\"" _ "$OUT"
 check "wrong key: nothing changed" untouched h1 h2 h3
+
+# A login user without sudo on the nodes (minimal Debian has no sudo at all).
+for n in h1 h2 h3; do
+  node_ssh $n 'id op >/dev/null 2>&1 || useradd -m op; install -d -o op -m 700 ~op/.ssh; install -o op -m 600 /root/.ssh/authorized_keys ~op/.ssh/authorized_keys'
+done
+inv_with "$WORK/nosudo.yaml" "s|user: root|user: op\n  sudo: true|"
+run_p up -i "$WORK/nosudo.yaml"
+check "no sudo: refused" [ "$RC" -ne 0 ]
+check "no sudo: node named, sudo explained" bash -c "grep -qF 'node h1 (' <<<\"\$1\" && grep -qF 'sudo is not installed on this node' <<<\"\$1\"" _ "$OUT"
+check "no sudo: nothing changed" untouched h1 h2 h3
 
 inv_with "$WORK/unreach.yaml" "s|address: $(addr h3)|address: 10.213.0.99|; s|^ssh:|ssh:\n  connect_timeout: 2s|"
 run_p up -i "$WORK/unreach.yaml"
