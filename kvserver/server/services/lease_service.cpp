@@ -20,8 +20,25 @@ using etcdserverpb::LeaseKeepAliveResponse;
 class KeepAliveStream final
     : public grpc::ServerBidiReactor<LeaseKeepAliveRequest, LeaseKeepAliveResponse> {
  public:
-  explicit KeepAliveStream(NodeApi& node) : node_(node), guard_(std::make_shared<Guard>()) {
+  KeepAliveStream(NodeApi& node, LeaderMonitor& monitor, grpc::CallbackServerContext* ctx)
+      : node_(node), monitor_(monitor), guard_(std::make_shared<Guard>()) {
     guard_->stream = this;
+    const auto& md = ctx->client_metadata();
+    auto it = md.find("hasleader");
+    if (it != md.end() && it->second == "true") {
+      if (node_.status().leader == 0) {
+        std::lock_guard lk(guard_->mu);
+        finish_locked(to_grpc_status(no_leader()));
+        return;
+      }
+      std::weak_ptr<Guard> weak = guard_;
+      monitor_token_ = monitor_.add([weak] {
+        auto g = weak.lock();
+        if (!g) return;
+        std::lock_guard lk(g->mu);
+        if (g->stream != nullptr) g->stream->finish_locked(to_grpc_status(no_leader()));
+      });
+    }
     StartRead(&in_);
   }
 
@@ -58,6 +75,7 @@ class KeepAliveStream final
   }
 
   void OnDone() override {
+    if (monitor_token_ != 0) monitor_.remove(monitor_token_);
     {
       std::lock_guard lk(guard_->mu);
       guard_->stream = nullptr;
@@ -114,6 +132,8 @@ class KeepAliveStream final
   }
 
   NodeApi& node_;
+  LeaderMonitor& monitor_;
+  uint64_t monitor_token_ = 0;  // set in the constructor only
   std::shared_ptr<Guard> guard_;
   LeaseKeepAliveRequest in_;
   // Guarded by guard_->mu.
@@ -166,8 +186,8 @@ grpc::ServerUnaryReactor* LeaseService::LeaseRevoke(grpc::CallbackServerContext*
 }
 
 grpc::ServerBidiReactor<LeaseKeepAliveRequest, LeaseKeepAliveResponse>*
-LeaseService::LeaseKeepAlive(grpc::CallbackServerContext* /*ctx*/) {
-  return new KeepAliveStream(node_);
+LeaseService::LeaseKeepAlive(grpc::CallbackServerContext* ctx) {
+  return new KeepAliveStream(node_, monitor_, ctx);
 }
 
 grpc::ServerUnaryReactor* LeaseService::LeaseTimeToLive(

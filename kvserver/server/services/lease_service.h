@@ -4,19 +4,22 @@
 // each request refreshes the lease on the leader (NodeApi::lease_keep_alive) and answers {ID, TTL};
 // an unknown or expired lease answers TTL 0, as etcd does, and the stream carries on (etcdctl
 // prints "lease ... expired or revoked"). LeaseTimeToLive answers TTL -1 for an unknown lease
-// (etcd's rule, not an error). LeaseLeases lists the leases after a read barrier.
+// (etcd's rule, not an error). LeaseLeases lists the leases after a read barrier. A keep-alive
+// stream with `hasleader: true` metadata follows the watch stream's no-leader rule
+// (leader_monitor.h).
 //
 // Thread-safety: any gRPC thread; NodeApi callbacks may finish calls from the node's threads.
 #pragma once
 
 #include "kvserver/api/etcdserverpb/rpc.grpc.pb.h"
 #include "kvserver/server/node_api.h"
+#include "kvserver/server/services/leader_monitor.h"
 
 namespace kvserver::services {
 
 class LeaseService final : public etcdserverpb::Lease::CallbackService {
  public:
-  explicit LeaseService(NodeApi& node) : node_(node) {}
+  LeaseService(NodeApi& node, LeaderMonitor& monitor) : node_(node), monitor_(monitor) {}
 
   grpc::ServerUnaryReactor* LeaseGrant(grpc::CallbackServerContext* ctx,
                                        const etcdserverpb::LeaseGrantRequest* req,
@@ -36,6 +39,7 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
 
  private:
   NodeApi& node_;
+  LeaderMonitor& monitor_;
 };
 
 }  // namespace kvserver::services

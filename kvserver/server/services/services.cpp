@@ -3,6 +3,7 @@
 #include "kvserver/server/services/auth_service.h"
 #include "kvserver/server/services/cluster_service.h"
 #include "kvserver/server/services/kv_service.h"
+#include "kvserver/server/services/leader_monitor.h"
 #include "kvserver/server/services/lease_service.h"
 #include "kvserver/server/services/maintenance_service.h"
 #include "kvserver/server/services/watch_service.h"
@@ -11,11 +12,13 @@ namespace kvserver::services {
 
 struct EtcdServices::Impl {
   Impl(NodeApi& node, const ServicesOptions& o)
-      : kv(node, o.max_request_bytes),
-        watch(node),
-        lease(node),
+      : monitor(node, o.election_timeout_ms),
+        kv(node, o.max_request_bytes),
+        watch(node, monitor),
+        lease(node, monitor),
         cluster(node),
         maintenance(node, o.version, o.snapshot_chunk_bytes) {}
+  LeaderMonitor monitor;  // first: the stream services refer to it
   KvService kv;
   WatchService watch;
   LeaseService lease;

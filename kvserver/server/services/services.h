@@ -43,6 +43,9 @@ struct ServicesOptions {
   uint64_t max_request_bytes = 1572864;  // etcd's --max-request-bytes default (1.5 MiB)
   std::string version = "3.4.0";         // Maintenance.Status version: etcd's API generation
   std::size_t snapshot_chunk_bytes = 32 * 1024;
+  // --election-timeout: how often streams with `hasleader` metadata check for a leader
+  // (leader_monitor.h).
+  int64_t election_timeout_ms = 1000;
 };
 
 class EtcdServices {

@@ -30,13 +30,26 @@ bool requires_leader(const grpc::CallbackServerContext* ctx) {
 
 class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResponse> {
  public:
-  WatchStream(NodeApi& node, grpc::CallbackServerContext* ctx)
-      : node_(node), hub_(node.store().watch_hub()), ctx_(ctx), guard_(std::make_shared<Guard>()) {
+  WatchStream(NodeApi& node, LeaderMonitor& monitor, grpc::CallbackServerContext* ctx)
+      : node_(node),
+        monitor_(monitor),
+        hub_(node.store().watch_hub()),
+        ctx_(ctx),
+        guard_(std::make_shared<Guard>()) {
     guard_->stream = this;
-    if (requires_leader(ctx) && node_.status().leader == 0) {
-      std::lock_guard lk(guard_->mu);
-      finish_locked(to_grpc_status(no_leader()));
-      return;
+    if (requires_leader(ctx)) {
+      if (node_.status().leader == 0) {
+        std::lock_guard lk(guard_->mu);
+        finish_locked(to_grpc_status(no_leader()));
+        return;
+      }
+      std::weak_ptr<Guard> weak = guard_;
+      monitor_token_ = monitor_.add([weak] {
+        auto g = weak.lock();
+        if (!g) return;
+        std::lock_guard lk(g->mu);
+        if (g->stream != nullptr) g->stream->finish_locked(to_grpc_status(no_leader()));
+      });
     }
     StartRead(&in_);
   }
@@ -74,6 +87,7 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
   }
 
   void OnDone() override {
+    if (monitor_token_ != 0) monitor_.remove(monitor_token_);
     std::vector<kv::WatchId> hub_ids;
     {
       std::lock_guard lk(guard_->mu);
@@ -239,6 +253,8 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
   }
 
   NodeApi& node_;
+  LeaderMonitor& monitor_;
+  uint64_t monitor_token_ = 0;  // set in the constructor only
   kv::WatchHub& hub_;
   grpc::CallbackServerContext* const ctx_;
   std::shared_ptr<Guard> guard_;
@@ -262,7 +278,7 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
 
 grpc::ServerBidiReactor<WatchRequest, WatchResponse>* WatchService::Watch(
     grpc::CallbackServerContext* ctx) {
-  return new WatchStream(node_, ctx);
+  return new WatchStream(node_, monitor_, ctx);
 }
 
 }  // namespace kvserver::services

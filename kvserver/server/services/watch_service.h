@@ -8,7 +8,8 @@
 // together). A start revision that was compacted away gets {canceled, compact_revision} and the
 // watcher ends (etcdctl then prints etcd's "required revision has been compacted").
 // A stream whose metadata says `hasleader: true` (etcdctl's watch does) is refused with Unavailable
-// "etcdserver: no leader" while the member knows no leader.
+// "etcdserver: no leader" while the member knows no leader, and ended with that error when the
+// member loses its leader for a while (leader_monitor.h).
 //
 // Flow: the hub's notify (from the apply thread) only marks a watcher ready and, when no write is
 // in flight, polls it; later batches are polled from gRPC's write-done callback. So the apply
@@ -20,18 +21,20 @@
 
 #include "kvserver/api/etcdserverpb/rpc.grpc.pb.h"
 #include "kvserver/server/node_api.h"
+#include "kvserver/server/services/leader_monitor.h"
 
 namespace kvserver::services {
 
 class WatchService final : public etcdserverpb::Watch::CallbackService {
  public:
-  explicit WatchService(NodeApi& node) : node_(node) {}
+  WatchService(NodeApi& node, LeaderMonitor& monitor) : node_(node), monitor_(monitor) {}
 
   grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>* Watch(
       grpc::CallbackServerContext* ctx) override;
 
  private:
   NodeApi& node_;
+  LeaderMonitor& monitor_;
 };
 
 }  // namespace kvserver::services

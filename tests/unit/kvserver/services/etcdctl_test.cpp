@@ -233,3 +233,14 @@ TEST_CASE("etcdctl endpoint status/health, member list, alarm list, defrag, --us
   CHECK(user.exit_code == 0);
   CHECK(user.output == "1\n");
 }
+
+// Hidden ([.]: not registered with CTest, it takes over a minute): run by hand with
+//   build/tests/unit_kvserver_services "[perf]"
+// etcdctl's own load test, with the FakeNode's synchronous apply standing in for Raft.
+TEST_CASE("etcdctl check perf --load=s passes against the services", "[.][perf]") {
+  TestServer server;
+  auto perf = test_support::run("timeout 180 " + ctl_prefix(server) + "check perf --load=s 2>&1");
+  INFO(perf.output);
+  CHECK(perf.exit_code == 0);
+  CHECK(perf.output.find("PASS: Throughput") != std::string::npos);
+}

@@ -256,3 +256,62 @@ TEST_CASE("Watch: 500 watchers on one stream each get the event") {
   }
   CHECK(server.node().store().watch_hub().watcher_count() == 0);
 }
+
+TEST_CASE(
+    "Watch and keep-alive streams with hasleader end with no-leader once the leader is lost") {
+  TestServer server({.election_timeout_ms = 50});
+  auto lease = etcdserverpb::Lease::NewStub(server.channel());
+  int64_t lease_id = 0;
+  {
+    grpc::ClientContext ctx;
+    etcdserverpb::LeaseGrantRequest req;
+    req.set_ttl(60);
+    etcdserverpb::LeaseGrantResponse resp;
+    REQUIRE(lease->LeaseGrant(&ctx, req, &resp).ok());
+    lease_id = resp.id();
+  }
+  auto watch = etcdserverpb::Watch::NewStub(server.channel());
+  grpc::ClientContext wctx;
+  set_deadline(wctx);
+  wctx.AddMetadata("hasleader", "true");
+  auto ws = watch->Watch(&wctx);
+  create(*ws, "x", "");
+  REQUIRE(read(*ws).created());
+
+  grpc::ClientContext kctx;
+  set_deadline(kctx);
+  kctx.AddMetadata("hasleader", "true");
+  auto ks = lease->LeaseKeepAlive(&kctx);
+  etcdserverpb::LeaseKeepAliveRequest kreq;
+  kreq.set_id(lease_id);
+  REQUIRE(ks->Write(kreq));
+  etcdserverpb::LeaseKeepAliveResponse kresp;
+  REQUIRE(ks->Read(&kresp));
+  CHECK(kresp.ttl() == 60);
+
+  // A stream without the metadata is left alone.
+  grpc::ClientContext plain_ctx;
+  set_deadline(plain_ctx);
+  auto plain = watch->Watch(&plain_ctx);
+  create(*plain, "y", "");
+  REQUIRE(read(*plain).created());
+
+  auto lost_at = std::chrono::steady_clock::now();
+  server.node().set_leader(false);
+  etcdserverpb::WatchResponse wresp;
+  CHECK_FALSE(ws->Read(&wresp));  // ends after 3 checks (~150 ms); the 20 s deadline bounds it
+  auto wst = ws->Finish();
+  CHECK(wst.error_code() == grpc::StatusCode::UNAVAILABLE);
+  CHECK(wst.error_message() == "etcdserver: no leader");
+  CHECK(std::chrono::steady_clock::now() - lost_at < std::chrono::seconds(10));
+  CHECK_FALSE(ks->Read(&kresp));
+  auto kst = ks->Finish();
+  CHECK(kst.error_code() == grpc::StatusCode::UNAVAILABLE);
+  CHECK(kst.error_message() == "etcdserver: no leader");
+
+  // The plain stream still works: a progress request is answered.
+  etcdserverpb::WatchRequest progress;
+  progress.mutable_progress_request();
+  REQUIRE(plain->Write(progress));
+  CHECK(read(*plain).watch_id() == -1);
+}
