@@ -15,7 +15,7 @@ PushCommand push_script(const NodeSpec& node, const NodePlan& plan) {
        shell_quote(node.server.config_dir) + "\n";
   if (plan.fix_data_dir) s += "install -d -m 0700 " + shell_quote(node.server.data_dir) + "\n";
   // Temp files to remove if anything fails before the renames.
-  s += "tmps=''\ntrap 'rm -f $tmps' EXIT\n";
+  s += "tmps=''\ntrap 'rm -f $tmps' EXIT\ntrap 'exit 1' HUP INT TERM\n";
   std::string renames;
   int i = 0;
   for (const auto& w : plan.writes) {
@@ -81,6 +81,10 @@ std::string reset_script(const NodeSpec& node) {
   for (const char* f : {"ca.crt", "server.crt", "server.key", "peer.crt", "peer.key"})
     s += " " + shell_quote(cfg + "/" + f);
   s += " " + shell_quote(binary_manifest_path(node));
+  // Temp files of a push that was killed before it could clean up (push_script's naming).
+  s += " " + shell_quote(cfg) + "/.*.provision-tmp-* " + shell_quote(node.server.bin_dir) + "/." +
+       shell_quote(binary_name(node.server.flavor)) + ".provision-tmp-* /etc/systemd/system/." +
+       shell_quote(node.server.unit) + ".provision-tmp-*";
   s += "\n";
   // Only our files were in config_dir; leave it if someone put others there.
   s += "rmdir " + shell_quote(cfg) + " 2>/dev/null || true\n";

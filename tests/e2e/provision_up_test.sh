@@ -46,6 +46,7 @@ node_ssh() { # node_ssh NODE COMMAND
     -o GlobalKnownHostsFile=/dev/null -o LogLevel=ERROR -l root "$(addr "$1")" "$2" </dev/null
 }
 # What `up` may have left on a node: empty when nothing.
+# shellcheck disable=SC2016 # $p expands on the node
 leftovers() { node_ssh "$1" 'for p in /etc/systemd/system/etcd.service /usr/local/bin/etcd /etc/etcd /var/lib/etcd; do [ -e "$p" ] && echo "$p"; done; true'; }
 untouched() { # untouched NODE...: no file of ours on any of them
   local n

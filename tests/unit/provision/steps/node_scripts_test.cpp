@@ -136,6 +136,6 @@ TEST_CASE("start/restart/reset scripts: only the systemctl calls the plan needs"
   const std::string reset = reset_script(inv.nodes[0]);
   for (const char* want :
        {"disable --now", "'/etc/systemd/system/etcd.service'", "'/usr/local/bin/etcd'",
-        "'/etc/etcd/server.key'", "rm -rf '/var/lib/etcd'"})
+        "'/etc/etcd/server.key'", "rm -rf '/var/lib/etcd'", "'/etc/etcd'/.*.provision-tmp-*"})
     CHECK_THAT(reset, Catch::Contains(want));
 }
