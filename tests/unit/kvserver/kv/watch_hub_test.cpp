@@ -251,3 +251,24 @@ TEST_CASE("a watcher polled from another thread during writes sees every revisio
     CHECK(seen[2 * i + 1] == i + 2);
   }
 }
+
+TEST_CASE("a lease revoke reaches a watcher as one batch of deletes at one revision") {
+  KvStore s;
+  int64_t lease = s.lease_grant(0, 10, 0).value().id;
+  put(s, "l/a", "1", lease);
+  put(s, "l/b", "1", lease);
+  put(s, "l/c", "1");
+  WatchId id = s.watch_hub().watch(watch_key("l/", prefix_end("l/")), nullptr);
+  int64_t rev = s.lease_revoke(lease).value();
+  std::vector<WatchResponse> batches;
+  auto evs = drain(s.watch_hub(), id, &batches);
+  REQUIRE(batches.size() == 1);
+  CHECK(batches[0].revision == rev);
+  REQUIRE(evs.size() == 2);
+  for (const auto& e : evs) {
+    CHECK(e.type == EventType::kDelete);
+    CHECK(e.kv.mod_revision == rev);
+  }
+  CHECK(evs[0].kv.key == "l/a");
+  CHECK(evs[1].kv.key == "l/b");
+}
