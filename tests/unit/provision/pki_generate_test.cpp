@@ -195,7 +195,7 @@ TEST_CASE("an unwritable pki.dir is refused with the field to change", "[generat
   CHECK_THAT(r.error().message, Catch::Contains("afile/pki") && Catch::Contains("pki.dir"));
 }
 
-TEST_CASE("--new-ca starts a new CA, keeps the old one aside and re-issues every leaf",
+TEST_CASE("new CA (--new-ca) is started, the old one kept aside, every leaf re-issued",
           "[generate]") {
   Workspace ws;
   Inventory inv = ws.inventory(1);
