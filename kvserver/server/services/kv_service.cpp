@@ -53,7 +53,7 @@ grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* ctx,
       reactor->Finish(to_grpc_status(*error));
       return;
     }
-    answer_range(node_, req, resp, reactor);
+    reads_.post([this, req, resp, reactor] { answer_range(node_, req, resp, reactor); });
   });
   return reactor;
 }

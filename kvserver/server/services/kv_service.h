@@ -1,9 +1,10 @@
 // KvService: etcd's KV service (Range, Put, DeleteRange, Txn, Compact) over NodeApi.
 //
 // Range: serializable reads the local store at once; linearizable (etcdctl's default) first waits
-// for NodeApi::read_barrier() (ReadIndex). Writes go through NodeApi::write() (the Raft log) and
-// are answered from its callback; none of them holds a thread while waiting. Requests larger than
-// max_request_bytes are refused before they reach the log.
+// for NodeApi::read_barrier() (ReadIndex), then reads on the ReadPool (not the node's thread).
+// Writes go through NodeApi::write() (the Raft log) and are answered from its callback; none of
+// them holds a thread while waiting. Requests larger than max_request_bytes are refused before they
+// reach the log.
 //
 // Thread-safety: any gRPC thread; NodeApi callbacks may finish calls from the node's threads.
 #pragma once
@@ -12,13 +13,14 @@
 
 #include "kvserver/api/etcdserverpb/rpc.grpc.pb.h"
 #include "kvserver/server/node_api.h"
+#include "kvserver/server/services/read_pool.h"
 
 namespace kvserver::services {
 
 class KvService final : public etcdserverpb::KV::CallbackService {
  public:
-  KvService(NodeApi& node, uint64_t max_request_bytes)
-      : node_(node), max_request_bytes_(max_request_bytes) {}
+  KvService(NodeApi& node, ReadPool& reads, uint64_t max_request_bytes)
+      : node_(node), reads_(reads), max_request_bytes_(max_request_bytes) {}
 
   grpc::ServerUnaryReactor* Range(grpc::CallbackServerContext* ctx,
                                   const etcdserverpb::RangeRequest* req,
@@ -46,6 +48,7 @@ class KvService final : public etcdserverpb::KV::CallbackService {
   }
 
   NodeApi& node_;
+  ReadPool& reads_;
   const uint64_t max_request_bytes_;
 };
 

@@ -232,10 +232,12 @@ grpc::ServerUnaryReactor* LeaseService::LeaseLeases(grpc::CallbackServerContext*
       reactor->Finish(to_grpc_status(*error));
       return;
     }
-    fill_header(node_.header(), node_.store().revision(), resp->mutable_header());
-    for (int64_t id : node_.store().lease_ids())
-      resp->add_leases()->set_id(id);
-    reactor->Finish(grpc::Status::OK);
+    reads_.post([this, reactor, resp] {
+      fill_header(node_.header(), node_.store().revision(), resp->mutable_header());
+      for (int64_t id : node_.store().lease_ids())
+        resp->add_leases()->set_id(id);
+      reactor->Finish(grpc::Status::OK);
+    });
   });
   return reactor;
 }

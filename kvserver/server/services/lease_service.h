@@ -14,12 +14,14 @@
 #include "kvserver/api/etcdserverpb/rpc.grpc.pb.h"
 #include "kvserver/server/node_api.h"
 #include "kvserver/server/services/leader_monitor.h"
+#include "kvserver/server/services/read_pool.h"
 
 namespace kvserver::services {
 
 class LeaseService final : public etcdserverpb::Lease::CallbackService {
  public:
-  LeaseService(NodeApi& node, LeaderMonitor& monitor) : node_(node), monitor_(monitor) {}
+  LeaseService(NodeApi& node, LeaderMonitor& monitor, ReadPool& reads)
+      : node_(node), monitor_(monitor), reads_(reads) {}
 
   grpc::ServerUnaryReactor* LeaseGrant(grpc::CallbackServerContext* ctx,
                                        const etcdserverpb::LeaseGrantRequest* req,
@@ -40,6 +42,7 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
  private:
   NodeApi& node_;
   LeaderMonitor& monitor_;
+  ReadPool& reads_;
 };
 
 }  // namespace kvserver::services

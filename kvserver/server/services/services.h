@@ -4,7 +4,9 @@
 // Use:
 //   kvserver::services::EtcdServices services(node, {.max_request_bytes =
 //   flags.max_request_bytes}); services.register_with(builder);   // before builder.BuildAndStart()
-//   ... server->Shutdown(); then destroy `services` (it must outlive the grpc::Server).
+//   ... server->Shutdown(deadline); then destroy `services` (it must outlive the grpc::Server).
+// Give Shutdown a deadline (e.g. now + 1 s): watch and keep-alive streams never end on their own,
+// and Shutdown() without one waits for them forever.
 //
 // All services use gRPC's callback API (reactors): a unary call that waits for Raft (a write, a
 // linearizable read) holds no thread while it waits - NodeApi's callback finishes it - and a watch
@@ -46,6 +48,8 @@ struct ServicesOptions {
   // --election-timeout: how often streams with `hasleader` metadata check for a leader
   // (leader_monitor.h).
   int64_t election_timeout_ms = 1000;
+  // Threads that run reads after a read barrier, off the node's threads (read_pool.h).
+  int read_threads = 2;
 };
 
 class EtcdServices {

@@ -5,6 +5,7 @@
 // Thread-safety: construct and destroy on the test thread; gRPC serves from its own threads.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -28,7 +29,8 @@ class TestServer {
     services_.register_with(builder);
     server_ = builder.BuildAndStart();
   }
-  ~TestServer() { server_->Shutdown(); }
+  // A deadline, as streams left open by a failed test would otherwise hold Shutdown forever.
+  ~TestServer() { server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2)); }
 
   FakeNode& node() { return node_; }
   int port() const { return port_; }
