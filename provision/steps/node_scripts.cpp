@@ -52,9 +52,11 @@ PushCommand push_script(const NodeSpec& node, const NodePlan& plan) {
 std::string start_script(const NodeSpec& node, const NodePlan& plan) {
   const std::string u = shell_quote(node.server.unit);
   std::string s = "set -e\n";
-  if (plan.unit_changed || plan.enable) s += "systemctl daemon-reload\n";
-  // One systemctl call for both: each costs a D-Bus round trip to PID 1. No reset-failed: with
-  // RestartSec=5 the unit never reaches systemd's start rate limit.
+  // `systemctl enable` reloads systemd's configuration itself (unless --no-reload), and each
+  // reload costs ~0.25 s on a busy node: reload explicitly only when nothing else will.
+  if (plan.unit_changed && !plan.enable) s += "systemctl daemon-reload\n";
+  // One systemctl call for enable and start. No reset-failed: with RestartSec=5 the unit never
+  // reaches systemd's start rate limit.
   s += std::string("systemctl ") + (plan.enable ? "enable -q --now" : "start") + " --no-block " +
        u + "\n";
   return s;
@@ -63,8 +65,8 @@ std::string start_script(const NodeSpec& node, const NodePlan& plan) {
 std::string restart_script(const NodeSpec& node, const NodePlan& plan) {
   const std::string u = shell_quote(node.server.unit);
   std::string s = "set -e\n";
-  if (plan.unit_changed || plan.enable) s += "systemctl daemon-reload\n";
-  if (plan.enable) s += "systemctl enable -q " + u + "\n";
+  if (plan.unit_changed && !plan.enable) s += "systemctl daemon-reload\n";
+  if (plan.enable) s += "systemctl enable -q " + u + "\n";  // reloads, as above
   s += "systemctl restart " + u + "\n";
   return s;
 }
