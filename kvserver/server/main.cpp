@@ -1,15 +1,33 @@
-// kvserver entry point: parse and validate etcd-style flags, build the TLS credentials of both
-// ports, then hand over to the Raft node loop. The loop is not written yet, so after everything
-// that can be checked has been checked, main says so and exits non-zero - it never pretends to
-// serve.
+// kvserver entry point: flags -> validation -> signal watcher -> TLS credentials -> data dir
+// (optionally restored from a snapshot file) -> Raft node -> peer port -> client port (the etcd v3
+// services) -> READY=1 once the member has a leader and has applied what was committed at start.
+//
+// Stopping: SIGTERM/SIGINT (or this member's removal from the cluster) -> STOPPING=1, a leader
+// hands leadership over first, then both gRPC servers shut down and the process exits 0.
+// SIGHUP re-reads the TLS files (tls_reloader.h).
+// Exit codes: 0 = stopped as asked; 1 = failed while serving (a port could not be bound);
+// 2 = the operator must fix a flag, file or data dir.
+#include <condition_variable>
 #include <cstdio>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include <grpcpp/grpcpp.h>
+
 #include "kvserver/server/flags.h"
+#include "kvserver/server/grpc_options.h"
 #include "kvserver/server/log.h"
+#include "kvserver/server/node/bootstrap.h"
+#include "kvserver/server/node/node.h"
+#include "kvserver/server/node/state_image.h"
 #include "kvserver/server/sd_notify.h"
+#include "kvserver/server/services/services.h"
+#include "kvserver/server/signals.h"
 #include "kvserver/server/tls.h"
+#include "kvserver/server/tls_reloader.h"
+#include "kvserver/storage/file_util.h"
 
 #ifndef KVSERVER_VERSION
 #error "KVSERVER_VERSION must be defined by the build"
@@ -18,9 +36,80 @@
 namespace {
 
 constexpr const char* kEtcdApiVersion = "3.4";
-// Exit codes: 2 = the operator must fix a flag or file; 3 = valid, but serving is not implemented.
+constexpr int kExitServeFailed = 1;
 constexpr int kExitBadConfig = 2;
-constexpr int kExitNotImplemented = 3;
+
+// Where the signal thread and the node's callbacks tell main to stop.
+struct StopLatch {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  std::string why;
+
+  void trigger(const std::string& reason) {
+    {
+      std::lock_guard lock(mu);
+      if (stop) return;
+      stop = true;
+      why = reason;
+    }
+    cv.notify_all();
+  }
+  std::string wait() {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return stop; });
+    return why;
+  }
+};
+
+void status_line(const std::string& s) {
+  if (auto st = kvserver::server::notify_status(s); !st) spdlog::warn("{}", st.error().message);
+}
+
+// `kvserver --restore FILE`: seed a fresh data dir from a saved snapshot (etcdctl's framing or our
+// bare image), then serve from it. A data dir that already holds a member is left alone, so a unit
+// that keeps --restore in its flags can restart.
+int restore_if_asked(const kvserver::server::ServerConfig& config) {
+  if (config.restore_file.empty()) return 0;
+  auto meta = kvserver::node::read_meta(config.data_dir);
+  if (!meta) {
+    spdlog::error("{}", meta.error().message);
+    return kExitBadConfig;
+  }
+  if (meta->has_value()) {
+    spdlog::warn("--restore {}: data dir {} already holds a member; starting from it instead",
+                 config.restore_file, config.data_dir);
+    return 0;
+  }
+  auto bytes = storage::read_file(config.restore_file);
+  if (!bytes) {
+    spdlog::error("--restore {}: {}", config.restore_file, bytes.error().message);
+    return kExitBadConfig;
+  }
+  std::string image = *bytes;
+  if (auto unframed = kvserver::services::unframe_snapshot(*bytes); unframed.ok()) {
+    image = std::move(unframed).value();
+  }
+  if (auto s = kvserver::node::restore_data_dir(config, image, config.restore_file); !s) {
+    spdlog::error("{}", s.error().message);
+    return kExitBadConfig;
+  }
+  spdlog::info("restored data dir {} from {}", config.data_dir, config.restore_file);
+  return 0;
+}
+
+std::unique_ptr<grpc::Server> listen(grpc::ServerBuilder& builder, const char* what,
+                                     const std::vector<kvserver::server::Url>& urls) {
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server) {
+    std::string list;
+    for (const auto& u : urls)
+      list += (list.empty() ? "" : ", ") + u.text;
+    spdlog::error("cannot listen on the {} URL(s) {}: is another process using the port?", what,
+                  list);
+  }
+  return server;
+}
 
 int run(const std::vector<std::string>& args) {
   using kvserver::server::ParsedFlags;
@@ -45,12 +134,22 @@ int run(const std::vector<std::string>& args) {
     return kExitBadConfig;
   }
   kvserver::server::init_logging(config.log_level);
-  spdlog::info(
-      "member {} validated: data-dir {}, {} client URL(s), {} peer URL(s), {} member(s) in "
-      "--initial-cluster ({})",
-      config.name, config.data_dir, config.listen_client.size(), config.listen_peer.size(),
-      config.cluster.size(), config.initial_cluster_state);
 
+  // Before any other thread exists (signals.h): gRPC and the node start threads below.
+  StopLatch latch;
+  std::mutex reload_mu;
+  kvserver::server::TlsReloader* reloader_ptr = nullptr;  // guarded by reload_mu
+  kvserver::server::SignalWatcher signals(
+      [&] {
+        std::lock_guard lock(reload_mu);
+        if (reloader_ptr != nullptr) {
+          if (auto s = reloader_ptr->reload(); s) spdlog::info("TLS files reloaded (SIGHUP)");
+        }
+      },
+      [&](int signo) { latch.trigger(signo == SIGTERM ? "SIGTERM" : "SIGINT"); });
+
+  spdlog::info("member {} starting: data-dir {}, {} member(s) in --initial-cluster ({})",
+               config.name, config.data_dir, config.cluster.size(), config.initial_cluster_state);
   auto client_creds = kvserver::server::make_server_credentials(config.client_tls, "");
   if (!client_creds) {
     spdlog::error("{}", client_creds.error().message);
@@ -66,18 +165,80 @@ int run(const std::vector<std::string>& args) {
     spdlog::error("{}", dial.error().message);
     return kExitBadConfig;
   }
-  spdlog::info("TLS: client port {}, peer port {}", config.client_tls.enabled() ? "on" : "off",
-               config.peer_tls.enabled() ? "on" : "off");
-
-  if (auto s = kvserver::server::notify_status("configuration valid; raft loop not implemented");
-      !s) {
-    spdlog::warn("{}", s.error().message);
+  kvserver::server::TlsReloader reloader(config.client_tls, config.peer_tls, dial->get());
+  {
+    std::lock_guard lock(reload_mu);
+    reloader_ptr = &reloader;
   }
-  std::fprintf(
-      stderr,
-      "kvserver: flags and TLS files are valid, but the Raft server loop is not implemented "
-      "yet; not serving\n");
-  return kExitNotImplemented;
+
+  if (int rc = restore_if_asked(config); rc != 0) return rc;
+  if (auto s = storage::ensure_dir(config.data_dir); !s) {
+    spdlog::error("--data-dir {}: {}", config.data_dir, s.error().message);
+    return kExitBadConfig;
+  }
+  kvserver::node::NodeOptions options;
+  options.config = config;
+  options.dial = dial->get();
+  options.on_ready = [] {
+    if (auto s = kvserver::server::notify_ready("serving"); !s) {
+      spdlog::warn("{}", s.error().message);
+    }
+  };
+  options.on_removed = [&latch] { latch.trigger("removed from the cluster"); };
+  options.on_status = status_line;
+  auto node = kvserver::node::Node::open(std::move(options));
+  if (!node) {
+    spdlog::error("{}", node.error().message);
+    return kExitBadConfig;
+  }
+  spdlog::info("member {:x} of cluster {:x}", (*node)->id(), (*node)->header().cluster_id);
+
+  grpc::ServerBuilder peer_builder;
+  for (const auto& u : config.listen_peer)
+    peer_builder.AddListeningPort(u.host_port(), *peer_creds);
+  peer_builder.RegisterService((*node)->peer_service());
+  peer_builder.SetMaxReceiveMessageSize(-1);  // snapshot chunks and big append batches
+  // Peers ping every 2 s to notice silent failures (peer_transport.h); allow it.
+  peer_builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
+  peer_builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  auto peer_server = listen(peer_builder, "peer", config.listen_peer);
+  if (!peer_server) return kExitServeFailed;
+  (*node)->start();
+
+  kvserver::services::ServicesOptions sopts;
+  sopts.max_request_bytes = config.max_request_bytes;
+  sopts.election_timeout_ms = config.election_timeout_ms;
+  auto services = std::make_unique<kvserver::services::EtcdServices>(**node, sopts);
+  grpc::ServerBuilder client_builder;
+  kvserver::server::apply_client_port_options(client_builder, {config.max_request_bytes});
+  for (const auto& u : config.listen_client) {
+    client_builder.AddListeningPort(u.host_port(), *client_creds);
+  }
+  services->register_with(client_builder);
+  auto client_server = listen(client_builder, "client", config.listen_client);
+  if (!client_server) {
+    (*node)->stop();
+    peer_server->Shutdown();
+    return kExitServeFailed;
+  }
+  spdlog::info("serving clients on {} URL(s), peers on {} URL(s)", config.listen_client.size(),
+               config.listen_peer.size());
+  status_line("waiting for a leader");
+
+  std::string why = latch.wait();
+  spdlog::info("stopping: {}", why);
+  if (auto s = kvserver::server::notify_stopping(); !s) spdlog::warn("{}", s.error().message);
+  (*node)->stop();  // a leader transfers leadership first
+  auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
+  client_server->Shutdown(deadline);
+  peer_server->Shutdown(deadline);
+  services.reset();
+  {
+    std::lock_guard lock(reload_mu);
+    reloader_ptr = nullptr;
+  }
+  spdlog::info("stopped");
+  return 0;
 }
 
 }  // namespace

@@ -92,11 +92,9 @@ certs::Result<BootstrapPlan> plan_bootstrap(const server::ServerConfig& config,
     // Names become visible when each member publishes them (etcd shows a member "unstarted"
     // until then), but the bootstrap list already knows them: keep them.
     m.name = name;
-    if (m.id == plan.member_id) {
-      found_self = true;
-      for (const auto& u : config.advertise_client)
-        m.client_urls.push_back(u.text);
-    }
+    // No client URLs here: every member must write byte-identical bootstrap entries, and only
+    // each member knows its own client URLs; it publishes them through the log after start.
+    if (m.id == plan.member_id) found_self = true;
     ids.push_back(m.id);
     plan.initial_members.push_back(std::move(m));
   }

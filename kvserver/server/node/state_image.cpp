@@ -64,10 +64,9 @@ std::optional<Image> decode_image(std::string_view data) {
   return img;
 }
 
-certs::Status restore_data_dir(const server::ServerConfig& config, const std::string& file) {
-  auto bytes = storage::read_file(file);
-  if (!bytes) return certs::Error("--restore " + file + ": " + bytes.error().message);
-  auto image = decode_image(*bytes);
+certs::Status restore_data_dir(const server::ServerConfig& config, std::string_view image_bytes,
+                               const std::string& file) {
+  auto image = decode_image(image_bytes);
   if (!image) {
     return certs::Error("--restore " + file +
                         ": not a kvserver snapshot file (bad magic or checksum); take one with "

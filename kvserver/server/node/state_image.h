@@ -41,6 +41,9 @@ std::optional<Image> decode_image(std::string_view data);
 // etcd's `snapshot restore` semantics: a fresh data dir for a NEW cluster (the one described by
 // --initial-cluster, ids derived as at bootstrap) whose state is the image's keys and leases.
 // Refuses a data dir that already holds a member.
-certs::Status restore_data_dir(const server::ServerConfig& config, const std::string& file);
+// `image_bytes` is the exact image (a saved Maintenance.Snapshot stream unframed first); `file`
+// only names it in messages.
+certs::Status restore_data_dir(const server::ServerConfig& config, std::string_view image_bytes,
+                               const std::string& file);
 
 }  // namespace kvserver::node
