@@ -35,7 +35,9 @@ class ClusterProber {
   // One round: health + status on every endpoint (each bounded by `per_call`), then MemberList
   // from the first member that answered.
   ClusterReport probe(std::chrono::milliseconds per_call);
-  // Probes until evaluate() says ok or `deadline` passes; returns the last report.
+  // Probes (with calls of at most 600 ms) until evaluate() says ok or `deadline` passes; then
+  // one last round with `per_call`, whose report is returned. A deadline already passed means
+  // exactly one round with `per_call`.
   ClusterReport wait_healthy(std::chrono::steady_clock::time_point deadline,
                              std::chrono::milliseconds per_call);
 

@@ -38,7 +38,10 @@ PushCommand push_script(const NodeSpec& node, const NodePlan& plan) {
     renames += "mv -f -T \"$" + tmp + "\" " + target + "\n";
     cmd.stdin_data += *w.file.bytes;
   }
-  s += "sync\n" + renames + "trap - EXIT\n";
+  // fsync just the new files before they replace the old ones (a bare `sync` would flush every
+  // dirty page of the whole machine).
+  if (i > 0) s += "sync -- $tmps\n";
+  s += renames + "trap - EXIT\n";
   for (const auto& w : plan.writes) {
     if (w.file.label != "binary" || w.change == Change::kFixMetadata) continue;
     // Lets the next probe skip hashing the binary while its size and mtime are unchanged.
