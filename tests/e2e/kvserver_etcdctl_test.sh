@@ -20,7 +20,7 @@
 set -uo pipefail
 
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-SERVER=${1:-${KVSERVER_BIN:-$REPO_DIR/build/kvserver/server/kvserver}}
+SERVER=${1:-${KVSERVER_BIN:-$REPO_DIR/build/bin/kvserver}}
 FLAVOUR=kvserver
 [ "$(basename "$SERVER")" = etcd ] && FLAVOUR=etcd
 WORK=$(mktemp -d /tmp/kvserver-etcdctl-e2e.XXXXXX)
@@ -59,15 +59,16 @@ trap cleanup EXIT
 
 command -v etcdctl >/dev/null || { echo "FAIL: etcdctl not installed (etcd-client)" >&2; exit 1; }
 [ -x "$SERVER" ] || SERVER=$(command -v "$SERVER" || true)
+[ -n "$SERVER" ] && SERVER=$(realpath "$SERVER")
 [ -n "$SERVER" ] && [ -x "$SERVER" ] || { echo "FAIL: server binary ${1:-kvserver} not found; build the kvserver target first" >&2; exit 1; }
 echo "server: $SERVER ($FLAVOUR)"
 
 # ---- PKI ------------------------------------------------------------------------------------
-pki() {
-  cd "$WORK" || return 1
+pki() (
+  cd "$WORK" || exit 1
   openssl ecparam -name prime256v1 -genkey -noout -out ca.key &&
     openssl req -x509 -new -key ca.key -subj /CN=e2e-ca -days 1 -out ca.crt \
-      -addext basicConstraints=critical,CA:TRUE,pathlen:0 -addext keyUsage=critical,keyCertSign,cRLSign || return 1
+      -addext basicConstraints=critical,CA:TRUE,pathlen:0 -addext keyUsage=critical,keyCertSign,cRLSign || exit 1
   local name eku san
   for name in server admin; do
     if [ "$name" = server ]; then
@@ -81,10 +82,10 @@ pki() {
     openssl ecparam -name prime256v1 -genkey -noout -out "$name.key" &&
       openssl req -new -key "$name.key" -subj "/CN=$name" -out "$name.csr" &&
       openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
-        -extfile "$name.ext" -out "$name.crt" || return 1
+        -extfile "$name.ext" -out "$name.crt" || exit 1
   done
   chmod 600 ./*.key
-} >"$WORK/pki.log" 2>&1
+) >"$WORK/pki.log" 2>&1
 pki || { echo "FAIL: openssl could not make the test PKI" >&2; exit 1; }
 
 # ---- ports and members ----------------------------------------------------------------------
@@ -231,6 +232,10 @@ while [ $SECONDS -lt $deadline ] && [ -n "$(ctl --endpoints="$ALL" get ek)" ]; d
 check "lease expiry deletes the key (within 20 s of a ~2 s TTL)" test -z "$(ctl --endpoints="$ALL" get ek)"
 
 # ---- endpoint health / status -----------------------------------------------------------------
+# --cluster asks MemberList for every member's client URLs: each member must have published its own.
+members=$(ctl --endpoints="$EP1" member list)
+check "member list: 3 started members with client URLs ($members)" \
+  test "$(grep -c ', started, n[123], https://127.0.0.1:[0-9]*, https://127.0.0.1:[0-9]*, false' <<<"$members")" = 3
 out=$(ctl --endpoints="$EP1" endpoint health --cluster 2>&1)
 check "endpoint health --cluster: 3 healthy ($out)" test "$(grep -c 'is healthy: successfully committed proposal' <<<"$out")" = 3
 out=$(ctl --endpoints="$EP1" endpoint status --cluster -w json)
