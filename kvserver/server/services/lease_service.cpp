@@ -45,13 +45,13 @@ class KeepAliveStream final
   void OnReadDone(bool ok) override {
     if (!ok) {
       std::lock_guard lk(guard_->mu);
-      reading_done_ = true;
       finish_locked(grpc::Status::OK);
       return;
     }
     int64_t id = in_.id();
     {
       std::lock_guard lk(guard_->mu);
+      if (finished_ || finish_pending_) return;  // ended (no leader, failed write): stop reading
       ++outstanding_;
     }
     std::weak_ptr<Guard> weak = guard_;
@@ -123,10 +123,13 @@ class KeepAliveStream final
   }
 
   // A clean close waits for the answers still due; an error finishes as soon as no write is out.
+  // An error replaces a clean close still waiting for answers.
   void finish_locked(grpc::Status status) {
-    if (finished_ || finish_pending_) return;
-    finish_pending_ = true;
-    finish_status_ = std::move(status);
+    if (finished_) return;
+    if (!finish_pending_ || (finish_status_.ok() && !status.ok())) {
+      finish_pending_ = true;
+      finish_status_ = std::move(status);
+    }
     if (!finish_status_.ok()) out_.clear();
     pump_locked();
   }
@@ -141,7 +144,6 @@ class KeepAliveStream final
   LeaseKeepAliveResponse current_;
   int outstanding_ = 0;  // keep-alives sent to the node, not answered yet
   bool writing_ = false;
-  bool reading_done_ = false;
   bool finished_ = false;
   bool finish_pending_ = false;
   grpc::Status finish_status_;

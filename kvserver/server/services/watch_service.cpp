@@ -73,6 +73,10 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
       default:
         break;  // etcd ignores an empty request
     }
+    {
+      std::lock_guard lk(guard_->mu);
+      if (finished_ || finish_pending_) return;
+    }
     StartRead(&in_);
   }
 
@@ -194,6 +198,11 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
   // from the next ready watcher (round robin, so one busy watcher cannot starve the others).
   void pump_locked() {
     if (writing_ || finished_) return;
+    if (finish_pending_) {
+      finished_ = true;
+      Finish(finish_status_);
+      return;
+    }
     while (out_.empty() && !ready_.empty()) {
       kv::WatchId hid = ready_.front();
       ready_.pop_front();
@@ -224,32 +233,25 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
       }
       out_.push_back(std::move(resp));
     }
-    if (out_.empty()) {
-      if (finish_pending_) {
-        finished_ = true;
-        Finish(finish_status_);
-      }
-      return;
-    }
+    if (out_.empty()) return;
     current_ = std::move(out_.front());
     out_.pop_front();
     writing_ = true;
     StartWrite(&current_);
   }
 
-  // Finishes once no write is in flight (gRPC allows one outstanding operation per direction).
+  // Finishes once no write is in flight (gRPC allows one outstanding write); nothing more is sent.
+  // The first status wins, except that an error replaces a clean close still waiting.
   void finish_locked(grpc::Status status) {
-    if (finished_ || finish_pending_) return;
-    if (writing_) {
+    if (finished_) return;
+    if (!finish_pending_ || (finish_status_.ok() && !status.ok())) {
       finish_pending_ = true;
       finish_status_ = std::move(status);
-      out_.clear();
-      ready_.clear();
-      ready_set_.clear();
-      return;
     }
-    finished_ = true;
-    Finish(status);
+    out_.clear();
+    ready_.clear();
+    ready_set_.clear();
+    pump_locked();
   }
 
   NodeApi& node_;

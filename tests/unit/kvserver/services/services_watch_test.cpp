@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -314,4 +315,34 @@ TEST_CASE(
   progress.mutable_progress_request();
   REQUIRE(plain->Write(progress));
   CHECK(read(*plain).watch_id() == -1);
+}
+
+TEST_CASE("Watch: a client that cancels mid-flood leaves no watcher behind") {
+  TestServer server;
+  auto kv = etcdserverpb::KV::NewStub(server.channel());
+  auto watch = etcdserverpb::Watch::NewStub(server.channel());
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  set_deadline(*ctx);
+  auto s = watch->Watch(ctx.get());
+  for (int i = 0; i < 10; ++i)
+    create(*s, "flood", "");
+  for (int i = 0; i < 10; ++i)
+    REQUIRE(read(*s).created());
+  // Events pile up unread (64 KiB values fill the transport's windows), then the client goes away.
+  for (int i = 0; i < 40; ++i)
+    put(*kv, "flood", std::string(64 * 1024, 'f'));
+  ctx->TryCancel();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (server.node().store().watch_hub().watcher_count() != 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // poll interval
+  }
+  CHECK(server.node().store().watch_hub().watcher_count() == 0);
+  (void)s->Finish();
+  // The server still serves new streams.
+  grpc::ClientContext ctx2;
+  set_deadline(ctx2);
+  auto s2 = watch->Watch(&ctx2);
+  create(*s2, "flood", "");
+  CHECK(read(*s2).created());
 }
