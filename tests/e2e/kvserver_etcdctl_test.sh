@@ -270,10 +270,14 @@ else
 fi
 
 # ---- check perf -----------------------------------------------------------------------------
-out=$(ctl --endpoints="$ALL" check perf --load=s 2>&1)
-rc=$?
-check "etcdctl check perf --load=s passes (rc=$rc): $(grep -E 'PASS|FAIL' <<<"$out" | tr '\n' ' ')" \
-  test $rc = 0
+# 60 s of rate-limited puts; fails on any error, slowest > 0.5 s or stddev > 0.1 s, so it wants a
+# machine that is not saturated. E2E_SKIP_PERF=1 leaves it out (the etcd reference run does).
+if [ "${E2E_SKIP_PERF:-0}" != 1 ]; then
+  out=$(ctl --endpoints="$ALL" check perf --load=s 2>&1)
+  rc=$?
+  check "etcdctl check perf --load=s passes (rc=$rc): $(grep -E 'PASS|FAIL|Slowest' <<<"$out" | tr '\n' ' ')" \
+    test $rc = 0
+fi
 
 echo "$checks checks, $failures failures"
 [ "$failures" -eq 0 ] && [ "$checks" -gt 0 ]
