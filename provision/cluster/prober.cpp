@@ -50,19 +50,25 @@ ClusterReport ClusterProber::probe(std::chrono::milliseconds per_call) {
         EndpointReport& r = report.endpoints[i];
         r.node = endpoints_[i].node;
         r.endpoint = endpoints_[i].url;
+        // Status first: it answers at once even without a leader, whereas a linearizable read
+        // sent before the first election blocks until its deadline and would hide a leader
+        // elected a moment later. The read is only worth sending once a leader is known.
+        auto st = clients_[i]->status(per_call);
+        if (!st) {
+          r.error = st.error().message;
+          return;
+        }
+        r.status = *st;
+        if (st->leader == 0) {
+          r.error = r.endpoint + ": no leader yet (Maintenance.Status)";
+          return;
+        }
         const auto start = Clock::now();
         certs::Status h = clients_[i]->health(per_call);
         r.took_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
         r.healthy = h.ok();
         if (!h) r.error = h.error().message;
-        // Status answers even without quorum, which tells the user more about a sick member.
-        auto st = clients_[i]->status(per_call);
-        if (st) {
-          r.status = *st;
-          if (!st->errors.empty() && r.error.empty()) r.error = st->errors.front();
-        } else if (r.error.empty()) {
-          r.error = st.error().message;
-        }
+        if (!st->errors.empty() && r.error.empty()) r.error = st->errors.front();
       });
     }
   }
