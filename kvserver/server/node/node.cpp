@@ -210,7 +210,7 @@ void Node::on_frame(uint64_t from, Frame frame) {
         return;
       }
       batch_.push_back(fw.data);
-      batch_ids_.push_back(0);  // the origin waits for it, not us
+      batch_ids_.emplace_back(fw.request_id, from);  // the origin waits for it, not us
     });
   } else {
     auto rj = std::get<Reject>(std::move(frame));
@@ -257,8 +257,8 @@ void Node::flush_proposals() {
     ApiError err = res.status == raft::Status::kLeaderTransferring
                        ? ApiError{ApiCode::kUnavailable, "etcdserver: leader changed"}
                        : no_leader();
-    for (uint64_t rid : batch_ids_)
-      fail_request(rid, id_, err);
+    for (auto [rid, origin] : batch_ids_)
+      fail_request(rid, origin, err);
   }
   batch_.clear();
   batch_ids_.clear();
@@ -267,7 +267,7 @@ void Node::flush_proposals() {
 void Node::local_propose(std::string data, uint64_t request_id) {
   if (is_leader_.load()) {
     batch_.push_back(std::move(data));
-    batch_ids_.push_back(request_id);
+    batch_ids_.emplace_back(request_id, id_);
     return;
   }
   uint64_t lead = leader_.load();
@@ -435,7 +435,7 @@ void Node::maybe_revoke_expired_leases(int64_t now) {
     c.origin = id_;
     c.write = LeaseRevokeRequest{lease};
     batch_.push_back(encode_command(c));
-    batch_ids_.push_back(0);
+    batch_ids_.emplace_back(0, id_);
   }
   flush_proposals();
 }

@@ -177,7 +177,7 @@ class Node final : public NodeApi {
   uint64_t start_commit_ = 0;
   uint64_t snapshot_index_ = 0;
   std::vector<std::string> batch_;
-  std::vector<uint64_t> batch_ids_;
+  std::vector<std::pair<uint64_t, uint64_t>> batch_ids_;  // (request id, origin) per entry
   std::vector<ReadWaiter> reads_waiting_;
   std::map<std::string, std::pair<int64_t, std::vector<ReadWaiter>>> read_rounds_;  // ctx -> round
   std::multimap<uint64_t, ReadWaiter> reads_applying_;  // read index -> waiter
