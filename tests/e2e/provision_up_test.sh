@@ -9,7 +9,7 @@
 # Usage: provision_up_test.sh PROVISION_BINARY. Needs root; never skips.
 set -uo pipefail
 
-PROVISION=${1:?usage: provision_up_test.sh PROVISION_BINARY}
+PROVISION=$(realpath "${1:?usage: provision_up_test.sh PROVISION_BINARY}")
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TH=$REPO_DIR/scripts/test-hosts
 STATE_DIR=${TEST_HOSTS_DIR:-/var/lib/kvprovision-test-hosts}
