@@ -295,3 +295,22 @@ TEST_CASE("membership: learner added - joins - is promoted - removed - leader mo
   REQUIRE(unknown.index() == 1);
   CHECK(std::get<1>(unknown).message == "etcdserver: member not found");
 }
+
+TEST_CASE("without a quorum requests fail with etcd's errors instead of hanging", "[cluster]") {
+  Cluster c(3);
+  c.members[0]->start();  // the other two never start: no leader can be elected
+  NodeApi& n = *c.members[0]->node;
+  auto r = put(n, "k", "v");
+  REQUIRE(r.index() == 1);
+  CHECK(std::get<1>(r).message == "etcdserver: no leader");
+  CHECK(std::get<1>(r).code == ApiCode::kUnavailable);
+  auto e = barrier(n);
+  REQUIRE(e);
+  CHECK(e->message == "etcdserver: no leader");
+  // Size is checked before anything is proposed.
+  auto big = put(n, "big", std::string(c.members[0]->config.max_request_bytes + 1, 'x'));
+  REQUIRE(big.index() == 1);
+  CHECK(std::get<1>(big).message == "etcdserver: request is too large");
+  CHECK_FALSE(c.members[0]->node->is_ready());
+  CHECK(n.status().leader == 0);
+}
