@@ -314,3 +314,33 @@ TEST_CASE("without a quorum requests fail with etcd's errors instead of hanging"
   CHECK_FALSE(c.members[0]->node->is_ready());
   CHECK(n.status().leader == 0);
 }
+
+TEST_CASE("member update changes a member's peer URLs on every member", "[cluster]") {
+  Cluster c(3);
+  c.start_all();
+  REQUIRE(eventually([&] { return c.leader() != nullptr && c.follower() != nullptr; }));
+  TestMember* f = c.follower();
+  uint64_t target = f->node->id();
+  std::string url = "http://127.0.0.1:" + std::to_string(free_port());
+  auto r =
+      call<MemberChangeResult>([&](auto done) { f->node->member_update(target, {url}, done); });
+  REQUIRE(r.index() == 0);
+  CHECK(std::get<0>(r).member.peer_urls == std::vector<std::string>{url});
+  REQUIRE(eventually([&] {
+    for (auto& m : c.members) {
+      bool seen = false;
+      for (const auto& mm : m->node->members())
+        seen = seen || (mm.id == target && mm.peer_urls.front() == url);
+      if (!seen) return false;
+    }
+    return true;
+  }));
+  // Another member's URL is refused.
+  auto clash = call<MemberChangeResult>([&](auto done) {
+    f->node->member_update(target, c.members[0]->node->members().front().peer_urls, done);
+  });
+  if (c.members[0]->node->members().front().id != target) {
+    REQUIRE(clash.index() == 1);
+    CHECK(std::get<1>(clash).message == "etcdserver: Peer URLs already exists");
+  }
+}
