@@ -244,3 +244,32 @@ TEST_CASE("etcdctl check perf --load=s passes against the services", "[.][perf]"
   CHECK(perf.exit_code == 0);
   CHECK(perf.output.find("PASS: Throughput") != std::string::npos);
 }
+
+TEST_CASE("etcdctl member add prints the env block from MemberAddResponse.members; member remove") {
+  TestServer server;
+  auto add = ctl(server, "member add n2 --peer-urls=http://127.0.0.1:2390 --learner");
+  INFO(add.output);
+  REQUIRE(add.exit_code == 0);
+  CHECK(add.output.find("ETCD_NAME=\"n2\"") != std::string::npos);
+  CHECK(add.output.find(
+            "ETCD_INITIAL_CLUSTER=\"node-1=http://127.0.0.1:2380,n2=http://127.0.0.1:2390\"") !=
+        std::string::npos);
+  CHECK(add.output.find("ETCD_INITIAL_ADVERTISE_PEER_URLS=\"http://127.0.0.1:2390\"") !=
+        std::string::npos);
+  CHECK(add.output.find("ETCD_INITIAL_CLUSTER_STATE=\"existing\"") != std::string::npos);
+  auto members = server.node().members();
+  REQUIRE(members.size() == 2);
+  char hex[32];
+  std::snprintf(hex, sizeof hex, "%llx", static_cast<unsigned long long>(members[1].id));
+  auto list = ctl(server, "member list");
+  CHECK(list.output.find(std::string(hex) + ", unstarted, , http://127.0.0.1:2390, , true") !=
+        std::string::npos);
+  auto remove = ctl(server, std::string("member remove ") + hex);
+  INFO(remove.output);
+  CHECK(remove.exit_code == 0);
+  char padded[32];  // etcdctl prints ids with %16x
+  std::snprintf(padded, sizeof padded, "%16llx", static_cast<unsigned long long>(members[1].id));
+  CHECK(remove.output.find("Member " + std::string(padded) + " removed from cluster") !=
+        std::string::npos);
+  CHECK(server.node().members().size() == 1);
+}
