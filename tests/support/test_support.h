@@ -44,6 +44,9 @@ class BackgroundProcess {
   BackgroundProcess& operator=(const BackgroundProcess&) = delete;
   pid_t pid() const { return pid_; }
   bool running();
+  // Polls until the process exits (then it is reaped: the destructor leaves it alone) and returns
+  // its exit code (128 + signal if killed), or -1 if it still runs at the deadline.
+  int wait_for_exit(std::chrono::milliseconds deadline);
 
  private:
   pid_t pid_ = -1;
