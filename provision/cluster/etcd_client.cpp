@@ -21,18 +21,41 @@ namespace {
 
 void set_deadline(grpc::ClientContext& ctx, std::chrono::milliseconds timeout) {
   ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+  // Wait for the connection (within the deadline) instead of failing fast. In gRPC 1.51 a
+  // fail-fast call on a channel in TRANSIENT_FAILURE (the member refused the first attempt: it was
+  // not listening yet) returns at once without polling, and then nothing but gRPC's 5 s backup
+  // poller drives the reconnect's TCP connect and TLS handshake: each step waited up to 5 s, the
+  // 20 s connect timeout expired, and verify saw a healthy member as unreachable for a minute. A
+  // waiting call polls the attempt from this thread, so the handshake completes at once.
+  ctx.set_wait_for_ready(true);
   // etcdctl 3.4 sends this on every call; servers may use it to pick behaviour.
   ctx.AddMetadata("client-api-version", "3.4");
 }
 
-Error rpc_error(const std::string& endpoint, const char* what, const grpc::Status& s) {
-  std::string text = s.error_message();
-  if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) text = "no answer before the deadline";
-  return Error(endpoint + ": " + what + " failed: " + text + " (gRPC code " +
-               std::to_string(static_cast<int>(s.error_code())) + ")");
+// Why a waiting call got no connection: a fail-fast call on a channel in TRANSIENT_FAILURE returns
+// at once with the last connection error ("Connection refused", the TLS alert, ...).
+std::string last_connect_error(etcdserverpb::Maintenance::Stub& stub) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
+  etcdserverpb::StatusRequest req;
+  etcdserverpb::StatusResponse resp;
+  grpc::Status s = stub.Status(&ctx, req, &resp);
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE) return s.error_message();
+  return "not connected before the deadline (TCP connect or TLS handshake unfinished)";
 }
 
 }  // namespace
+
+Error EtcdClient::rpc_error(const char* what, const grpc::Status& s) const {
+  std::string text = s.error_message();
+  if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    text = stubs_->channel->GetState(false) == GRPC_CHANNEL_READY
+               ? "no answer before the deadline"
+               : last_connect_error(*stubs_->maintenance);
+  }
+  return Error(endpoint_ + ": " + what + " failed: " + text + " (gRPC code " +
+               std::to_string(static_cast<int>(s.error_code())) + ")");
+}
 
 Result<TlsMaterial> load_tls_material(const std::string& ca_path, const std::string& cert_path,
                                       const std::string& key_path) {
@@ -105,7 +128,7 @@ certs::Status EtcdClient::health(std::chrono::milliseconds timeout) {
   grpc::Status s = stubs_->kv->Range(&ctx, req, &resp);
   // etcdctl counts PermissionDenied as healthy: the member answered through raft, auth refused.
   if (!s.ok() && s.error_code() != grpc::StatusCode::PERMISSION_DENIED) {
-    return rpc_error(endpoint_, "health check (linearizable read of key \"health\")", s);
+    return rpc_error("health check (linearizable read of key \"health\")", s);
   }
   return certs::ok_status();
 }
@@ -116,7 +139,7 @@ Result<MemberStatus> EtcdClient::status(std::chrono::milliseconds timeout) {
   etcdserverpb::StatusRequest req;
   etcdserverpb::StatusResponse resp;
   grpc::Status s = stubs_->maintenance->Status(&ctx, req, &resp);
-  if (!s.ok()) return rpc_error(endpoint_, "Maintenance.Status", s);
+  if (!s.ok()) return rpc_error("Maintenance.Status", s);
   MemberStatus out;
   out.member_id = resp.header().member_id();
   out.cluster_id = resp.header().cluster_id();
@@ -137,7 +160,7 @@ Result<std::vector<MemberInfo>> EtcdClient::member_list(std::chrono::millisecond
   etcdserverpb::MemberListRequest req;
   etcdserverpb::MemberListResponse resp;
   grpc::Status s = stubs_->cluster->MemberList(&ctx, req, &resp);
-  if (!s.ok()) return rpc_error(endpoint_, "Cluster.MemberList", s);
+  if (!s.ok()) return rpc_error("Cluster.MemberList", s);
   std::vector<MemberInfo> out;
   for (const auto& m : resp.members()) {
     MemberInfo info;

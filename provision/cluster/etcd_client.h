@@ -6,8 +6,10 @@
 //   status()      Maintenance.Status (member id, version, db size, leader, raft term and index);
 //   member_list() Cluster.MemberList.
 //
-// Every call carries its own deadline and fails fast (never waits for a channel to become ready):
-// the verify loop polls on its own schedule. The channel's reconnect backoff is capped at 500 ms,
+// Every call carries its own deadline and waits for the connection within it (wait_for_ready: see
+// set_deadline in the .cpp for the gRPC 1.51 stall that fail-fast calls caused); a call that got no
+// connection reports the channel's last connect error. The verify loop polls on its own schedule.
+// The channel's reconnect backoff is capped at 500 ms,
 // because gRPC's default (1 s growing to 120 s) would make a member that came up a moment after
 // the first attempt look down for a minute. Expected failures (refused, TLS, timeout) are Errors
 // naming the endpoint and gRPC's status text.
@@ -22,6 +24,10 @@
 #include <vector>
 
 #include "certs/result.h"
+
+namespace grpc {
+class Status;
+}
 
 namespace provision::cluster {
 
@@ -76,6 +82,8 @@ class EtcdClient {
  private:
   struct Stubs;
   EtcdClient(std::string endpoint, std::unique_ptr<Stubs> stubs);
+  // "ENDPOINT: WHAT failed: why (gRPC code N)"; a deadline with no connection says why not.
+  certs::Error rpc_error(const char* what, const grpc::Status& s) const;
   std::string endpoint_;
   std::unique_ptr<Stubs> stubs_;
 };
