@@ -14,6 +14,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "kvserver/server/tls_peer_identity.h"
+
 namespace kvserver::server {
 namespace {
 
@@ -162,6 +164,11 @@ Result<std::shared_ptr<grpc::ServerCredentials>> make_server_credentials(
   options.set_cert_request_type(files.client_cert_auth
                                     ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
                                     : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  // The peer port also wants a member's identity, not just any certificate of the CA
+  // (tls_peer_identity.h): the admin/healthcheck client certs must not speak Raft.
+  if (flag_prefix == "peer-" && files.client_cert_auth) {
+    options.set_certificate_verifier(make_peer_identity_verifier());
+  }
   return grpc::experimental::TlsServerCredentials(options);
 }
 

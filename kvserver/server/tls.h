@@ -63,7 +63,9 @@ struct CertSummary {
 certs::Result<CertSummary> check_tls_files(const TlsFiles& files, const std::string& flag_prefix);
 
 // Server credentials for one listening port: TLS from `files` (mTLS when client_cert_auth), or
-// insecure when files.enabled() is false. Files are checked first.
+// insecure when files.enabled() is false. Files are checked first. flag_prefix "peer-" means the
+// peer port: with client_cert_auth a client must also present a member's identity, i.e. a
+// certificate with serverAuth (tls_peer_identity.h), not just any certificate of the CA.
 certs::Result<std::shared_ptr<grpc::ServerCredentials>> make_server_credentials(
     const TlsFiles& files, const std::string& flag_prefix,
     unsigned refresh_interval_sec = kTlsRefreshIntervalSec);
