@@ -8,9 +8,15 @@
 //  - Credentials use gRPC's TlsServerCredentials/TlsCredentials with a
 //  FileWatcherCertificateProvider
 //    (DESIGN §3): certificate, key AND the CA bundle (several CAs in one file, for staged CA
-//    rotation) are re-read by gRPC every refresh interval without a restart. An edit that leaves
-//    the files inconsistent (key not matching cert) is skipped by gRPC and the old material stays
-//    in use. Replace files atomically (write temp + rename), as `provision` does.
+//    rotation) are re-read by gRPC every refresh interval without a restart. Replace each file
+//    atomically (write temp + rename), as `provision` does: a half-written file is never read.
+//    CAVEAT (seen with gRPC 1.51): the listening side does NOT skip an inconsistent pair. If a
+//    refresh reads a key that does not match the certificate (the instant between renaming the
+//    new key and the new cert), gRPC logs "Handshaker factory creation failed" and that port
+//    refuses NEW connections until a refresh reads a matching pair (<= 1 s later); live
+//    connections are untouched. Keeping the key (re-signing it) avoids the window; the two
+//    renames right after each other make it microseconds. check_tls_files, the reloader and
+//    PeerDialCredentials do refuse such pairs.
 //  - TLS >= 1.2: gRPC's TLS credentials negotiate only TLS 1.2 and 1.3 (the C core defaults the
 //    minimum to TLS1_2); 1.51's C++ API has no knob to lower it, so nothing here can weaken it.
 //  - Reload on demand (SIGHUP): gRPC 1.51 offers no public way to make a file watcher re-read now,

@@ -7,9 +7,13 @@
 namespace kvserver::server {
 namespace {
 
+// "cert reloaded" is the phrase operators (and the e2e test) look for; the listening side is
+// gRPC's file watcher, hence "within" its refresh interval (tls.h).
 void log_summary(const char* port, const CertSummary& s) {
-  spdlog::info("TLS {} port: {} serial {} valid until {}, {} CA(s) trusted", port, s.subject,
-               s.serial_hex, s.not_after, s.ca_count);
+  spdlog::info(
+      "cert reloaded: TLS {} port: {} serial {} valid until {}, {} CA(s) trusted; new "
+      "connections use them within {} s",
+      port, s.subject, s.serial_hex, s.not_after, s.ca_count, kTlsRefreshIntervalSec);
 }
 
 }  // namespace
@@ -20,7 +24,12 @@ TlsReloader::TlsReloader(TlsFiles client, TlsFiles peer, PeerDialCredentials* di
 certs::Status TlsReloader::reload() {
   std::optional<certs::Error> first_error;
   auto note = [&](const certs::Error& e) {
-    spdlog::error("TLS reload: {}; the previous certificate stays in use", e.message);
+    // Dialing keeps its previous credentials; gRPC's listening side does not check the files the
+    // way we do, so say what an operator must expect there too (tls.h, CAVEAT).
+    spdlog::error(
+        "TLS reload: {}; new peer connections keep the previous certificate, but a listening "
+        "port may refuse new connections until the files are fixed",
+        e.message);
     if (!first_error) first_error = e;
   };
 

@@ -4,8 +4,9 @@
 // certificate now on disk: subject, serial, expiry, number of CAs in the bundle - or why the files
 // are unusable), and rebuilds the peer dial credentials so new peer connections use the new files
 // at once. The listening ports follow through their FileWatcherCertificateProvider within
-// kTlsRefreshIntervalSec (see tls.h for why that cannot be forced in gRPC 1.51). Broken files never
-// replace working ones: gRPC keeps the old material and so does PeerDialCredentials.
+// kTlsRefreshIntervalSec (see tls.h for why that cannot be forced in gRPC 1.51). Unreadable or
+// inconsistent files never replace working ones in PeerDialCredentials; for the listening side
+// see the CAVEAT in tls.h (gRPC's watcher does not check that key and cert match).
 //
 // Thread-safety: reload() may be called from any thread; calls are serialized by the caller
 // (SignalWatcher runs them one at a time).
