@@ -1,0 +1,330 @@
+// bench_kv_load: a closed-loop load generator for any etcd v3 API server (kvserver or etcd 3.4),
+// over mTLS, through the generated etcdserverpb stubs. It prints one machine-readable RESULT line
+// that bench/kv/run.sh turns into the side-by-side table.
+//
+// Model (the same for every server, so the comparison is fair):
+//  - C "clients", each with exactly one request in flight: send, wait for the answer, send the next
+//    (closed loop, no think time). Latency is measured per request from send to answer.
+//  - Clients share a few connections, like etcd's own `benchmark` tool (--conns shared by
+//    --clients): one TLS connection per endpoint (--conns-per-endpoint, default 1); client i uses
+//    connection i mod #connections, so with the leader listed first a single client talks to the
+//    leader and many clients spread over all members as etcdctl's round-robin does.
+//  - gRPC's async API: one completion queue per worker thread (--threads, default 2 = this
+//    machine's cores), so 256 clients cost 256 outstanding calls, not 256 threads.
+//  - Ops: put = KV.Put of a 256 B value (--value-size) to a random key of the key space;
+//    get = linearizable KV.Range of one random key; fill = KV.Put of every key of the key space
+//    exactly once (to load the store before measuring memory).
+//  - Requests sent during the first --warmup seconds are not counted; the measured window is the
+//    next --duration seconds; answers to requests sent in the window count, whenever they arrive.
+//
+// Usage: bench_kv_load --endpoints https://A:P,https://B:P --cacert CA --cert CRT --key KEY
+//                      --op put|get|fill --clients N [--duration S] [--warmup S] [--keys N]
+//                      [--value-size B] [--conns-per-endpoint N] [--threads N] [--timeout-ms MS]
+// Output: RESULT op=put clients=16 ops=N secs=S tput=OPS_PER_S p50_ms=X p99_ms=Y max_ms=Z errors=E
+// Exit 0 if every request succeeded, 1 on usage errors, 2 if any request failed (first error
+// shown).
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "kvserver/api/etcdserverpb/rpc.grpc.pb.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::vector<std::string> endpoints;
+  std::string cacert, cert, key;
+  std::string op = "put";
+  int clients = 1;
+  double duration_s = 5;
+  double warmup_s = 1;
+  long keys = 100000;
+  int value_size = 256;
+  int conns_per_endpoint = 1;
+  int threads = 2;
+  int timeout_ms = 10000;
+};
+
+[[noreturn]] void usage(const std::string& why) {
+  std::fprintf(
+      stderr,
+      "bench_kv_load: %s\nusage: bench_kv_load --endpoints URL[,URL...] --cacert F --cert F "
+      "--key F --op put|get|fill --clients N [--duration S] [--warmup S] [--keys N] "
+      "[--value-size B] [--conns-per-endpoint N] [--threads N] [--timeout-ms MS]\n",
+      why.c_str());
+  std::exit(1);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) usage("cannot read " + path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (i + 1 >= argc) usage("missing value for " + a);
+    const std::string v = argv[++i];
+    try {
+      if (a == "--endpoints") {
+        std::stringstream ss(v);
+        for (std::string e; std::getline(ss, e, ',');)
+          if (!e.empty()) o.endpoints.push_back(e);
+      } else if (a == "--cacert") {
+        o.cacert = v;
+      } else if (a == "--cert") {
+        o.cert = v;
+      } else if (a == "--key") {
+        o.key = v;
+      } else if (a == "--op") {
+        o.op = v;
+      } else if (a == "--clients") {
+        o.clients = std::stoi(v);
+      } else if (a == "--duration") {
+        o.duration_s = std::stod(v);
+      } else if (a == "--warmup") {
+        o.warmup_s = std::stod(v);
+      } else if (a == "--keys") {
+        o.keys = std::stol(v);
+      } else if (a == "--value-size") {
+        o.value_size = std::stoi(v);
+      } else if (a == "--conns-per-endpoint") {
+        o.conns_per_endpoint = std::stoi(v);
+      } else if (a == "--threads") {
+        o.threads = std::stoi(v);
+      } else if (a == "--timeout-ms") {
+        o.timeout_ms = std::stoi(v);
+      } else {
+        usage("unknown option " + a);
+      }
+    } catch (const std::exception&) {
+      usage("bad value `" + v + "` for " + a);
+    }
+  }
+  if (o.endpoints.empty() || o.cacert.empty() || o.cert.empty() || o.key.empty())
+    usage("--endpoints, --cacert, --cert and --key are required");
+  if (o.op != "put" && o.op != "get" && o.op != "fill") usage("--op must be put, get or fill");
+  if (o.clients < 1 || o.threads < 1 || o.conns_per_endpoint < 1 || o.keys < 1 ||
+      o.value_size < 0 || o.duration_s <= 0 || o.warmup_s < 0)
+    usage("counts and durations must be positive");
+  return o;
+}
+
+std::string target_of(const std::string& url) {
+  const std::string scheme = "https://";
+  if (url.rfind(scheme, 0) != 0) usage("endpoint " + url + " is not https://HOST:PORT");
+  std::string rest = url.substr(scheme.size());
+  if (!rest.empty() && rest.back() == '/') rest.pop_back();
+  return rest;
+}
+
+std::string key_name(long i) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "bench/%08ld", i);
+  return buf;
+}
+
+// One in-flight request of one client. The object is its own completion-queue tag.
+struct Call {
+  int client = 0;
+  Clock::time_point sent;
+  std::unique_ptr<grpc::ClientContext> ctx;
+  etcdserverpb::PutResponse put_resp;
+  etcdserverpb::RangeResponse range_resp;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<etcdserverpb::PutResponse>> put_rpc;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<etcdserverpb::RangeResponse>> range_rpc;
+  grpc::Status status;
+};
+
+struct Shared {
+  const Options* opt = nullptr;
+  std::vector<std::unique_ptr<etcdserverpb::KV::Stub>> stubs;
+  std::string value;
+  Clock::time_point window_start, window_end;
+  std::atomic<long> next_fill{0};
+  std::atomic<long> errors{0};
+  std::mutex first_error_mu;
+  std::string first_error;
+};
+
+// A worker thread drives the clients c with c % threads == index through its own queue.
+class Worker {
+ public:
+  Worker(Shared& shared, int index) : s_(shared), index_(index), rng_(1234567u + index) {}
+
+  void run() {
+    const Options& o = *s_.opt;
+    for (int c = index_; c < o.clients; c += o.threads) {
+      if (!send(c)) continue;
+      ++in_flight_;
+    }
+    void* tag = nullptr;
+    bool ok = false;
+    while (in_flight_ > 0 && cq_.Next(&tag, &ok)) {
+      std::unique_ptr<Call> call(static_cast<Call*>(tag));
+      const auto done = Clock::now();
+      --in_flight_;
+      const bool counted = call->sent >= s_.window_start && call->sent < s_.window_end;
+      if (!ok || !call->status.ok()) {
+        record_error(call->status);
+      } else if (counted) {
+        latencies_us_.push_back(static_cast<uint32_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(done - call->sent).count()));
+      }
+      if (send(call->client)) ++in_flight_;
+    }
+    cq_.Shutdown();
+    while (cq_.Next(&tag, &ok)) {
+    }
+  }
+
+  std::vector<uint32_t> latencies_us_;
+
+ private:
+  // Starts the next request of client c; false once the client is done.
+  bool send(int c) {
+    const Options& o = *s_.opt;
+    const auto now = Clock::now();
+    long key_index = 0;
+    if (o.op == "fill") {
+      key_index = s_.next_fill.fetch_add(1);
+      if (key_index >= o.keys) return false;
+    } else {
+      if (now >= s_.window_end) return false;
+      key_index = std::uniform_int_distribution<long>(0, o.keys - 1)(rng_);
+    }
+    auto call = std::make_unique<Call>();
+    call->client = c;
+    call->ctx = std::make_unique<grpc::ClientContext>();
+    call->ctx->set_deadline(std::chrono::system_clock::now() +
+                            std::chrono::milliseconds(o.timeout_ms));
+    call->ctx->AddMetadata("client-api-version", "3.4");  // as etcdctl 3.4 sends
+    auto& stub = *s_.stubs[static_cast<size_t>(c) % s_.stubs.size()];
+    call->sent = now;
+    Call* raw = call.release();
+    if (o.op == "get") {
+      etcdserverpb::RangeRequest req;
+      req.set_key(key_name(key_index));
+      req.set_serializable(false);  // linearizable: a ReadIndex round (or etcd's equivalent)
+      raw->range_rpc = stub.AsyncRange(raw->ctx.get(), req, &cq_);
+      raw->range_rpc->Finish(&raw->range_resp, &raw->status, raw);
+    } else {
+      etcdserverpb::PutRequest req;
+      req.set_key(key_name(key_index));
+      req.set_value(s_.value);
+      raw->put_rpc = stub.AsyncPut(raw->ctx.get(), req, &cq_);
+      raw->put_rpc->Finish(&raw->put_resp, &raw->status, raw);
+    }
+    return true;
+  }
+
+  void record_error(const grpc::Status& st) {
+    if (s_.errors.fetch_add(1) == 0) {
+      std::lock_guard<std::mutex> lock(s_.first_error_mu);
+      s_.first_error = "gRPC code " + std::to_string(static_cast<int>(st.error_code())) + ": " +
+                       st.error_message();
+    }
+  }
+
+  Shared& s_;
+  int index_;
+  std::mt19937_64 rng_;
+  grpc::CompletionQueue cq_;
+  long in_flight_ = 0;
+};
+
+double percentile_ms(const std::vector<uint32_t>& sorted_us, double p) {
+  if (sorted_us.empty()) return 0;
+  size_t i = static_cast<size_t>(p * static_cast<double>(sorted_us.size() - 1) + 0.5);
+  return sorted_us[std::min(i, sorted_us.size() - 1)] / 1000.0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o = parse(argc, argv);
+  o.threads = std::min(o.threads, o.clients);  // workers index clients by the threads really used
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = read_file(o.cacert);
+  ssl.pem_cert_chain = read_file(o.cert);
+  ssl.pem_private_key = read_file(o.key);
+  auto creds = grpc::SslCredentials(ssl);
+
+  Shared s;
+  s.opt = &o;
+  s.value = std::string(static_cast<size_t>(o.value_size), 'v');
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int k = 0; k < o.conns_per_endpoint; ++k) {
+    for (const auto& ep : o.endpoints) {
+      grpc::ChannelArguments args;
+      // Without this gRPC would reuse one subchannel (one TCP connection) for equal targets.
+      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+      // etcd's client allows 2 MiB messages; our values are far smaller, kept for parity.
+      args.SetMaxSendMessageSize(2 * 1024 * 1024);
+      auto ch = grpc::CreateCustomChannel(target_of(ep), creds, args);
+      if (!ch->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
+        std::fprintf(stderr, "bench_kv_load: cannot connect to %s within 10 s\n", ep.c_str());
+        return 2;
+      }
+      s.stubs.push_back(etcdserverpb::KV::NewStub(ch));
+      channels.push_back(std::move(ch));
+    }
+  }
+
+  const auto start = Clock::now();
+  s.window_start = start + std::chrono::duration_cast<Clock::duration>(
+                               std::chrono::duration<double>(o.warmup_s));
+  s.window_end = s.window_start + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(o.duration_s));
+  if (o.op == "fill") {  // fill counts everything, however long it takes
+    s.window_start = start;
+    s.window_end = Clock::time_point::max();
+  }
+
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (int t = 0; t < o.threads; ++t)
+    workers.push_back(std::make_unique<Worker>(s, t));
+  std::vector<std::thread> threads;
+  for (auto& w : workers)
+    threads.emplace_back([&w] { w->run(); });
+  for (auto& t : threads)
+    t.join();
+  const auto end = Clock::now();
+
+  std::vector<uint32_t> all;
+  for (auto& w : workers)
+    all.insert(all.end(), w->latencies_us_.begin(), w->latencies_us_.end());
+  std::sort(all.begin(), all.end());
+  const double secs =
+      o.op == "fill" ? std::chrono::duration<double>(end - start).count() : o.duration_s;
+  std::printf(
+      "RESULT op=%s clients=%d ops=%zu secs=%.2f tput=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f "
+      "errors=%ld\n",
+      o.op.c_str(), o.clients, all.size(), secs, static_cast<double>(all.size()) / secs,
+      percentile_ms(all, 0.50), percentile_ms(all, 0.99), all.empty() ? 0.0 : all.back() / 1000.0,
+      s.errors.load());
+  if (s.errors.load() > 0) {
+    std::fprintf(stderr, "bench_kv_load: %ld request(s) failed, first: %s\n", s.errors.load(),
+                 s.first_error.c_str());
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# bench/kv/run.sh: kvserver vs etcd 3.4, side by side on this machine (issue 4, "Speed").
+#
+# Usage: bench/kv/run.sh [--quick] [BUILD_DIR]
+#   BUILD_DIR  where kvserver, provision (bin/) and bench_kv_load (bench/) were built; default
+#              $BUILD_DIR or build/. Build them first: ninja -C BUILD_DIR kvserver provision bench_kv_load
+#   --quick    2 s cells after 0.5 s warm-up, 20k keys, no `check perf` (about a minute in all)
+#
+# Both systems run the same way, one after the other, each alone on the machine: 3 members on
+# 127.0.0.11-13 started by tests/e2e/lib/local_cluster.sh with the same flags (etcd's names, DESIGN
+# §3), the same certificates from `provision certs generate` (127.0.0.1 in the SANs, which etcd's peer
+# check needs on loopback), full mTLS on client and peer ports, heartbeat 100 ms / election 1000 ms
+# (etcd's defaults), other settings at each server's defaults, data dirs in a fresh dir under /tmp
+# (say which filesystem in the header line: fsync cost dominates writes). For each system:
+#   1. fill: Put every key of the key space once (100k keys of 256 B, 256 clients), then the RSS of
+#      the three members (sum of VmRSS) - measured first, so nothing else has touched the store;
+#   2. cells: Put (256 B values over the same 100k keys) and linearizable Range (one key), at 1, 16
+#      and 256 clients, each client one request in flight, clients sharing one TLS connection per
+#      member (like etcd's `benchmark --conns`), the leader's connection first so that one client
+#      talks to the leader: throughput, p50, p99 (bench_kv_load, see its header);
+#   3. `etcdctl check perf --load=l` (500 clients asking 8000 w/s of 1 KiB values for 60 s) against
+#      all three members, with --auto-compact so its 60 s of history does not stay behind.
+# Then the table: both systems, the ratio kvserver/etcd and the issue's targets (kvserver passes
+# check perf l; Put throughput >= 2x etcd's and p99 <= etcd's at every concurrency; RSS with 100k
+# keys <= 1/2 etcd's). The load generator shares the 2 cores with the servers, equally for both.
+# Exit status: 0 when the run completed (whether or not the targets are met), 1 when it could not.
+set -uo pipefail
+
+REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+QUICK=0
+BUILD=${BUILD_DIR:-$REPO_DIR/build}
+for arg in "$@"; do
+  case "$arg" in
+    --quick) QUICK=1 ;;
+    -h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "run.sh: unknown option $arg" >&2; exit 1 ;;
+    *) BUILD=$arg ;;
+  esac
+done
+BUILD=$(realpath "$BUILD")
+KVSERVER=$BUILD/bin/kvserver
+PROVISION=$BUILD/bin/provision
+LOAD=$BUILD/bench/bench_kv_load
+ETCD=${ETCD_BIN:-/usr/bin/etcd}
+for f in "$KVSERVER" "$PROVISION" "$LOAD" "$ETCD"; do
+  [ -x "$f" ] || { echo "run.sh: $f not found; build kvserver provision bench_kv_load" >&2; exit 1; }
+done
+
+if [ $QUICK = 1 ]; then
+  DURATION=2 WARMUP=0.5 KEYS=20000 PERF=0
+else
+  DURATION=8 WARMUP=1 KEYS=100000 PERF=1
+fi
+CLIENTS=(1 16 256)
+OPS=(put get)
+
+LC_NODES=3 LC_HEARTBEAT_MS=100 LC_ELECTION_MS=1000 LC_EXTRA_SANS=127.0.0.1
+# shellcheck source=../../tests/e2e/lib/local_cluster.sh
+source "$REPO_DIR/tests/e2e/lib/local_cluster.sh"
+trap lc_cleanup EXIT
+lc_init "$KVSERVER" "$PROVISION" || exit 1
+PKI=$LC_WORK/pki
+FS=$(df --output=fstype,source "$LC_WORK" | tail -1 | awk '{print $1" on "$2}')
+
+declare -A R # R[system:metric] = figure
+
+die() {
+  echo "run.sh: $*" >&2
+  local i
+  for i in 1 2 3; do
+    [ -f "$LC_WORK/n$i.log" ] && { echo "--- n$i.log (last 15 lines)"; tail -15 "$LC_WORK/n$i.log"; } >&2
+  done
+  exit 1
+}
+
+rss_kb() { # the sum of VmRSS of the running members, in kB
+  local i sum=0 kb
+  for i in $(lc_running); do
+    kb=$(awk '/^VmRSS:/{print $2}' "/proc/${LC_PIDS[$i]}/status")
+    sum=$((sum + kb))
+  done
+  echo "$sum"
+}
+
+# field NAME LINE: the value of NAME=... in a RESULT line
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+load() { # load ARGS...: one bench_kv_load run against $EPS; prints its RESULT line
+  local out
+  out=$("$LOAD" --endpoints "$EPS" --cacert "$PKI/ca.crt" --cert "$PKI/clients/admin.crt" \
+    --key "$PKI/clients/admin.key" --keys "$KEYS" "$@" 2>"$LC_WORK/load.err") ||
+    die "bench_kv_load $* failed: $(cat "$LC_WORK/load.err")"
+  grep '^RESULT ' <<<"$out"
+}
+
+bench_system() { # bench_system NAME BINARY
+  local sys=$1 i deadline leader="" line op c
+  LC_KVSERVER=$2
+  rm -rf "$LC_WORK"/n*.data "$LC_WORK"/n*.log
+  echo "== $sys ($2)" >&2
+  lc_start_cluster
+  lc_wait_healthy 60 || die "$sys: cluster not healthy within 60 s"
+  deadline=$((SECONDS + 30))
+  while [ -z "$leader" ] && [ $SECONDS -lt $deadline ]; do
+    leader=$(lc_leader_index) || sleep 0.2 # poll interval, bounded by the deadline
+  done
+  [ -n "$leader" ] || die "$sys: no member says it leads within 30 s"
+  EPS=$(lc_endpoints "$leader" $(for i in 1 2 3; do [ "$i" != "$leader" ] && echo "$i"; done))
+  R[$sys:rss0]=$(rss_kb)
+
+  line=$(load --op fill --clients 256)
+  echo "  fill $KEYS keys: $line" >&2
+  R[$sys:fill]=$(field tput "$line")
+  R[$sys:rss]=$(rss_kb)
+
+  for op in "${OPS[@]}"; do
+    for c in "${CLIENTS[@]}"; do
+      line=$(load --op "$op" --clients "$c" --duration "$DURATION" --warmup "$WARMUP")
+      echo "  $line" >&2
+      R[$sys:$op:$c:tput]=$(field tput "$line")
+      R[$sys:$op:$c:p50]=$(field p50_ms "$line")
+      R[$sys:$op:$c:p99]=$(field p99_ms "$line")
+    done
+  done
+
+  if [ $PERF = 1 ]; then
+    local out
+    out=$(LC_ENDPOINTS=$EPS lc_ctl --command-timeout 120s check perf --load=l --auto-compact 2>&1)
+    printf '%s\n' "$out" | grep -E '^(PASS|FAIL)' | sed 's/^/  check perf l: /' >&2
+    R[$sys:perf_tput]=$(sed -n 's/.*Throughput is \([0-9]*\) writes.*/\1/p' <<<"$out")
+    R[$sys:perf_slowest]=$(sed -n 's/.*Slowest request took \([0-9.]*\)s.*/\1/p' <<<"$out")
+    R[$sys:perf_verdict]=$(tail -1 <<<"$out" | grep -oE '^(PASS|FAIL)' || echo "ERROR")
+    [ -n "${R[$sys:perf_tput]}" ] || R[$sys:perf_tput]=0
+  fi
+  for i in 1 2 3; do lc_stop_member "$i"; done
+}
+
+bench_system kvserver "$KVSERVER"
+bench_system etcd "$ETCD"
+
+# ---- the table ---------------------------------------------------------------------------------
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+# verdict RATIO OP LIMIT: ok / MISS for "ratio OP limit" (OP is >= or <=)
+verdict() {
+  awk -v r="$1" -v op="$2" -v l="$3" 'BEGIN {
+    if (r == "-") { print "-"; exit }
+    ok = (op == ">=") ? (r + 0 >= l + 0) : (r + 0 <= l + 0); print ok ? "ok" : "MISS" }'
+}
+row() { printf '%-34s %14s %14s %8s   %s\n' "$@"; }
+
+ETCD_VERSION=$("$ETCD" --version 2>/dev/null | sed -n 's/^etcd Version: //p')
+echo
+echo "bench/kv: 3-member mTLS clusters on loopback, kvserver ($(git -C "$REPO_DIR" rev-parse --short HEAD)) vs etcd $ETCD_VERSION"
+echo "$(nproc) cores (load average $(cut -d" " -f1-3 /proc/loadavg) at the end), data dirs under $LC_WORK ($FS), $DURATION s per cell after $WARMUP s warm-up, $KEYS keys of 256 B"
+echo
+row "" kvserver etcd ratio "target (kvserver vs etcd)"
+if [ $PERF = 1 ]; then
+  v=FAIL
+  [ "${R[kvserver:perf_verdict]}" = PASS ] && v=ok
+  row "check perf l (writes/s)" "${R[kvserver:perf_tput]} ${R[kvserver:perf_verdict]}" \
+    "${R[etcd:perf_tput]} ${R[etcd:perf_verdict]}" "$(ratio "${R[kvserver:perf_tput]}" "${R[etcd:perf_tput]}")" \
+    "kvserver PASS: $v"
+  row "  slowest request (s)" "${R[kvserver:perf_slowest]}" "${R[etcd:perf_slowest]}" "" ""
+fi
+for op in "${OPS[@]}"; do
+  name=Put
+  [ "$op" = get ] && name="Range (linearizable)"
+  for c in "${CLIENTS[@]}"; do
+    r=$(ratio "${R[kvserver:$op:$c:tput]}" "${R[etcd:$op:$c:tput]}")
+    t=""
+    [ "$op" = put ] && t=">= 2: $(verdict "$r" ">=" 2)"
+    row "$name c=$c (ops/s)" "${R[kvserver:$op:$c:tput]}" "${R[etcd:$op:$c:tput]}" "$r" "$t"
+    row "  p50 (ms)" "${R[kvserver:$op:$c:p50]}" "${R[etcd:$op:$c:p50]}" \
+      "$(ratio "${R[kvserver:$op:$c:p50]}" "${R[etcd:$op:$c:p50]}")" ""
+    r=$(ratio "${R[kvserver:$op:$c:p99]}" "${R[etcd:$op:$c:p99]}")
+    row "  p99 (ms)" "${R[kvserver:$op:$c:p99]}" "${R[etcd:$op:$c:p99]}" "$r" "<= 1: $(verdict "$r" "<=" 1)"
+  done
+done
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+row "fill $KEYS keys (puts/s)" "${R[kvserver:fill]}" "${R[etcd:fill]}" \
+  "$(ratio "${R[kvserver:fill]}" "${R[etcd:fill]}")" ""
+row "RSS 3 members, idle (MB)" "$(mb "${R[kvserver:rss0]}")" "$(mb "${R[etcd:rss0]}")" \
+  "$(ratio "${R[kvserver:rss0]}" "${R[etcd:rss0]}")" ""
+r=$(ratio "${R[kvserver:rss]}" "${R[etcd:rss]}")
+row "RSS 3 members, $KEYS keys (MB)" "$(mb "${R[kvserver:rss]}")" "$(mb "${R[etcd:rss]}")" "$r" \
+  "<= 0.5: $(verdict "$r" "<=" 0.5)"
