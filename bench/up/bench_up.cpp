@@ -1,12 +1,13 @@
 // bench_up: how long `provision up` takes on local test hosts (scripts/test-hosts, already booted
-// before the clock starts), with the etcd flavour: from nothing to a healthy cluster, per step, for
+// before the clock starts), with kvserver (default) or the etcd flavour: from nothing to a healthy
+// cluster, per step, for
 // 3 and 5 nodes, and a no-op re-run on the healthy cluster. Each figure is the median of --runs
 // runs (default 3), `provision reset --yes` between runs. Targets from the issue: 3 nodes <= 3 s,
 // 5 nodes <= 4 s, no-op <= 1 s. Prints the machine's load average beside the figures, since the
 // test hosts share the workstation's CPUs.
 //
-// Usage: bench_up [--runs N] [--keep-hosts]   (needs root; stops the test hosts at the end unless
-// --keep-hosts)
+// Usage: bench_up [--runs N] [--flavor kvserver|etcd] [--keep-hosts]   (needs root; stops the test
+// hosts at the end unless --keep-hosts). kvserver is this build's bin/kvserver.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -28,6 +29,7 @@ using test_support::run;
 using test_support::shell_quote;
 
 const std::string kProvision = std::string(PROJECT_BINARY_DIR) + "/bin/provision";
+const std::string kKvserver = std::string(PROJECT_BINARY_DIR) + "/bin/kvserver";
 const std::string kTestHosts = std::string(PROJECT_SOURCE_DIR) + "/scripts/test-hosts";
 const char* const kSteps[] = {"preflight", "certs", "render", "push", "start", "verify"};
 
@@ -79,14 +81,20 @@ std::string load_average() {
   return one;
 }
 
-void measure(int nodes, int runs, double target_s, double noop_target_s) {
+void measure(const std::string& flavor, int nodes, int runs, double target_s,
+             double noop_target_s) {
   test_support::TempDir dir;
   const std::string inventory = dir / "inventory.yaml";
-  auto up = run(kTestHosts + " up " + std::to_string(nodes) + " --flavor etcd --inventory " +
-                shell_quote(inventory));
+  auto up = run(kTestHosts + " up " + std::to_string(nodes) + " --flavor " + flavor +
+                " --inventory " + shell_quote(inventory));
   if (up.exit_code != 0) {
     std::fprintf(stderr, "bench_up: test-hosts up failed:\n%s\n", up.output.c_str());
     std::exit(1);
+  }
+  if (flavor == "kvserver") {  // this build's server, not whichever build/ test-hosts points at
+    auto sed =
+        run("sed -i 's|^  binary: .*|  binary: " + kKvserver + "|' " + shell_quote(inventory));
+    if (sed.exit_code != 0) std::exit(1);
   }
   reset(inventory);  // nothing of a previous cluster may remain on the hosts
   std::vector<double> totals, noops;
@@ -113,22 +121,25 @@ void measure(int nodes, int runs, double target_s, double noop_target_s) {
 int main(int argc, char** argv) {
   int runs = 3;
   bool keep_hosts = false;
+  std::string flavor = "kvserver";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--runs" && i + 1 < argc) {
       runs = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--flavor" && i + 1 < argc &&
+               (std::string(argv[i + 1]) == "kvserver" || std::string(argv[i + 1]) == "etcd")) {
+      flavor = argv[++i];
     } else if (a == "--keep-hosts") {
       keep_hosts = true;
     } else {
-      std::fprintf(stderr, "usage: bench_up [--runs N] [--keep-hosts]\n");
+      std::fprintf(stderr, "usage: bench_up [--runs N] [--flavor kvserver|etcd] [--keep-hosts]\n");
       return 2;
     }
   }
-  std::printf(
-      "bench_up: provision up, etcd flavour, local test hosts (load average %s, %ld CPUs)\n",
-      load_average().c_str(), sysconf(_SC_NPROCESSORS_ONLN));
-  measure(3, runs, 3, 1);
-  measure(5, runs, 4, 1);
+  std::printf("bench_up: provision up, %s flavour, local test hosts (load average %s, %ld CPUs)\n",
+              flavor.c_str(), load_average().c_str(), sysconf(_SC_NPROCESSORS_ONLN));
+  measure(flavor, 3, runs, 3, 1);
+  measure(flavor, 5, runs, 4, 1);
   std::printf("load average at the end: %s\n", load_average().c_str());
   if (!keep_hosts) (void)run(kTestHosts + " down");
   return 0;
