@@ -284,7 +284,9 @@ done
 mark1=$(acked_count)
 
 # Step 2: every member serves CA2-issued server and peer certs (key first, then cert: each an
-# atomic rename).
+# atomic rename). Known residual risk (tls.h, CAVEAT): a gRPC 1.51 file-watcher refresh landing
+# between the two renames reads a mismatched pair and that port refuses new connections for up to
+# 1 s; here the two renames are microseconds apart, so a put failing for that reason is ~1e-4 rare.
 for i in 1 2 3; do
   for f in server peer; do
     install_file "$Q/n$i/$f.key" "$P/n$i/$f.key"
