@@ -103,7 +103,11 @@ Node::Node(NodeOptions options, std::unique_ptr<storage::Storage> storage, uint6
       store_(kv::KvStore::Options{{}, (options_.config.election_timeout_ms * 3 / 2 + 999) / 1000}),
       peer_service_(
           PeerServiceCallbacks{[this] { return id_; }, [this] { return membership_.cluster_id(); },
-                               [this](uint64_t from, Frame f) { on_frame(from, std::move(f)); }}) {
+                               [this](uint64_t from, Frame f) { on_frame(from, std::move(f)); },
+                               [this](uint64_t member) {
+                                 std::lock_guard lock(removed_ids_mu_);
+                                 return removed_ids_.count(member) > 0;
+                               }}) {
   transport_ = std::make_unique<PeerTransport>(
       id_, options_.dial,
       TransportCallbacks{
@@ -111,7 +115,14 @@ Node::Node(NodeOptions options, std::unique_ptr<storage::Storage> storage, uint6
           [this](uint64_t peer, bool ok) {
             submit([this, peer, ok] { raw_->report_snapshot(peer, ok); });
           },
-          [this] { return membership_.cluster_id(); }});
+          [this] { return membership_.cluster_id(); },
+          [this](uint64_t peer, const std::string& error) {
+            if (error != kRemovedMemberError) return;
+            submit([this, peer] {
+              spdlog::warn("member {:x} says this member was removed from the cluster", peer);
+              mark_removed();
+            });
+          }});
 
   // The latest snapshot is the state machine's starting point; the log after it is re-applied.
   raft::Index applied = 0;
@@ -389,6 +400,32 @@ void Node::on_tick(int64_t now) {
   timed_out(transfers_);
   maybe_publish(now);
   maybe_revoke_expired_leases(now);
+  apply_peer_changes(now);
+}
+
+// A removed peer loses its sender, an updated one is redialed at its new URLs - but not at once:
+// the leader's append carrying the commit of that very change was queued for the peer moments
+// ago, in the same Ready, and dropping or redialing the sender now can discard that frame. The
+// peer would then never learn of its removal (Raft sends it nothing more), or of its new URLs
+// before it listens there. One election timeout is ample for the frame to go out.
+void Node::defer_peer_change(uint64_t peer) {
+  peer_changes_.emplace_back(peer, now_ms() + election_ms_);
+}
+
+void Node::apply_peer_changes(int64_t now) {
+  for (auto it = peer_changes_.begin(); it != peer_changes_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    // Looked up now, so a later change (or a re-add under the same id) wins.
+    if (auto m = membership_.find(it->first)) {
+      transport_->set_peer(m->id, m->peer_urls);
+    } else {
+      transport_->remove_peer(it->first);
+    }
+    it = peer_changes_.erase(it);
+  }
 }
 
 void Node::maybe_publish(int64_t now) {

@@ -136,12 +136,15 @@ class Node final : public NodeApi {
   void maybe_revoke_expired_leases(int64_t now_ms);
   void maybe_snapshot();
   void sync_peers();
+  void defer_peer_change(uint64_t peer);
+  void apply_peer_changes(int64_t now_ms);
   void on_soft_state(const raft::SoftState& ss, int64_t now_ms);
 
   // Loop thread (node_apply.cpp).
   void apply_entry(const raft::Entry& e);
   void apply_conf_entry(const raft::Entry& e);
   Outcome apply_command(const Command& c);
+  void mark_removed();  // our removal was applied, or a peer that applied it says so
   void install_snapshot(const raft::Snapshot& snap);
 
   NodeOptions options_;
@@ -165,6 +168,8 @@ class Node final : public NodeApi {
   std::atomic<bool> is_leader_{false};
   std::atomic<bool> ready_{false};
   std::atomic<bool> removed_{false};
+  mutable std::mutex removed_ids_mu_;
+  std::set<uint64_t> removed_ids_;  // members whose removal we applied; guarded by removed_ids_mu_
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -187,6 +192,7 @@ class Node final : public NodeApi {
   int64_t publish_retry_ms_ = 0;
   std::map<int64_t, int64_t> revoking_;  // lease id -> when proposed
   int64_t last_lease_check_ms_ = 0;
+  std::vector<std::pair<uint64_t, int64_t>> peer_changes_;  // (peer, when): defer_peer_change
 };
 
 // etcd's texts for membership errors.

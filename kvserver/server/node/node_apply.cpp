@@ -117,7 +117,7 @@ Outcome Node::apply_command(const Command& c) {
       }
       m->peer_urls = c.member.peer_urls;
       membership_.upsert(*m);
-      if (m->id != id_) transport_->set_peer(m->id, m->peer_urls);
+      if (m->id != id_) defer_peer_change(m->id);
       spdlog::info("member {:x} updated: peer URLs now {}", m->id, m->peer_urls.front());
       o.member = {*m, membership_.members()};
       return o;
@@ -151,6 +151,10 @@ void Node::apply_conf_entry(const raft::Entry& e) {
         m.is_learner = cc.type == raft::ConfChangeType::kAddLearner;
         membership_.upsert(m);
         if (m.id != id_) transport_->set_peer(m.id, m.peer_urls);
+        {
+          std::lock_guard lock(removed_ids_mu_);
+          removed_ids_.erase(m.id);  // re-added under the same id (same peer URLs and token)
+        }
         if (cmd->cluster_id == 0) {  // bootstrap entries carry the cluster id: not logged
           spdlog::info("member {:x} {} ({})", m.id,
                        cmd->kind == CommandKind::kMemberPromote ? "promoted to voter"
@@ -173,16 +177,14 @@ void Node::apply_conf_entry(const raft::Entry& e) {
   raw_->apply_conf_change(cc);
   o.member.members = membership_.members();
   if (cc.type == raft::ConfChangeType::kRemoveNode && cc.node_id != id_) {
-    transport_->remove_peer(cc.node_id);
+    defer_peer_change(cc.node_id);
+    std::lock_guard lock(removed_ids_mu_);
+    removed_ids_.insert(cc.node_id);
   }
   if (cmd && cmd->origin == id_ && cmd->request_id != 0) {
     if (auto cb = registry_.take(cmd->request_id)) (*cb)(std::move(o));
   }
-  if (cc.type == raft::ConfChangeType::kRemoveNode && cc.node_id == id_ && !removed_.load()) {
-    removed_ = true;
-    spdlog::warn("this member ({:x}) was removed from the cluster: stopping", id_);
-    if (options_.on_removed) options_.on_removed();
-  }
+  if (cc.type == raft::ConfChangeType::kRemoveNode && cc.node_id == id_) mark_removed();
 }
 
 void Node::apply_entry(const raft::Entry& e) {
@@ -211,6 +213,13 @@ void Node::install_snapshot(const raft::Snapshot& snap) {
     std::abort();
   }
   sync_peers();
+}
+
+void Node::mark_removed() {
+  if (removed_.load()) return;
+  removed_ = true;
+  spdlog::warn("this member ({:x}) was removed from the cluster: stopping", id_);
+  if (options_.on_removed) options_.on_removed();
 }
 
 }  // namespace kvserver::node

@@ -18,7 +18,7 @@ std::string hex(uint64_t v) {
 
 }  // namespace
 
-std::string PeerService::check_sender(uint64_t cluster_id, uint64_t to) const {
+std::string PeerService::check_sender(uint64_t cluster_id, uint64_t from, uint64_t to) const {
   uint64_t mine = callbacks_.cluster_id();
   if (mine != 0 && cluster_id != 0 && cluster_id != mine) {
     return "cluster id mismatch: this member is in cluster " + hex(mine) + ", the sender in " +
@@ -28,6 +28,7 @@ std::string PeerService::check_sender(uint64_t cluster_id, uint64_t to) const {
     return "member id mismatch: this member is " + hex(callbacks_.self_id()) +
            ", the sender addressed " + hex(to);
   }
+  if (callbacks_.was_removed && callbacks_.was_removed(from)) return kRemovedMemberError;
   return "";
 }
 
@@ -38,7 +39,8 @@ grpc::Status PeerService::Stream(
   while (stream->Read(&batch)) {
     raftpb::BatchAck ack;
     ack.set_seq(batch.seq());
-    if (std::string why = check_sender(batch.cluster_id(), batch.to()); !why.empty()) {
+    if (std::string why = check_sender(batch.cluster_id(), batch.from(), batch.to());
+        !why.empty()) {
       spdlog::warn("refusing raft stream from {:x}: {}", batch.from(), why);
       ack.set_error(why);
       stream->Write(ack);
@@ -67,7 +69,8 @@ grpc::Status PeerService::Snapshot(grpc::ServerContext* /*context*/,
   bool first = true, last = false;
   while (reader->Read(&chunk)) {
     if (first) {
-      if (std::string why = check_sender(chunk.cluster_id(), chunk.to()); !why.empty()) {
+      if (std::string why = check_sender(chunk.cluster_id(), chunk.from(), chunk.to());
+          !why.empty()) {
         ack->set_error(why);
         return grpc::Status::OK;
       }

@@ -196,6 +196,7 @@ class PeerSender {
     while (s->Read(&ack)) {
       if (!ack.error().empty()) {
         spdlog::warn("peer {:x} refused our stream: {}", peer_id_, ack.error());
+        if (callbacks_->on_refused) callbacks_->on_refused(peer_id_, ack.error());
         break;
       }
       std::lock_guard lock(mu_);

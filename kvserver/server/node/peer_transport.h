@@ -44,6 +44,7 @@ struct TransportCallbacks {
   std::function<void(uint64_t peer)> on_unreachable;
   std::function<void(uint64_t peer, bool delivered)> on_snapshot;
   std::function<uint64_t()> cluster_id;  // stamped on every batch
+  std::function<void(uint64_t peer, const std::string& error)> on_refused;  // optional
 };
 
 class PeerSender;
