@@ -524,8 +524,17 @@ void Node::handle_ready() {
   if (rd.soft_state) on_soft_state(*rd.soft_state, now);
   send_messages(rd.messages);  // leader: before its own fsync (thesis §10.2.1)
   if (!rd.snapshot.empty()) storage_->apply_snapshot(rd.snapshot);
-  if (rd.must_sync()) {
-    storage_->save(rd.hard_state ? *rd.hard_state : storage_->hard_state(), rd.entries);
+  // A Ready whose only news is a higher commit index is not persisted (etcd's raft.MustSync rule):
+  // the commit index is volatile state (§5.3, Figure 2), a restarted member learns it again from
+  // the leader, and restart copes with a durable commit behind the snapshot. Syncing it cost one
+  // fdatasync per write on every member, the leader's between commit and apply, i.e. on the
+  // client's critical path. The commit goes to the WAL with the next entries or term/vote change.
+  const auto& durable = storage_->hard_state();
+  const bool commit_only = rd.entries.empty() && rd.snapshot.empty() && rd.hard_state &&
+                           rd.hard_state->term == durable.term &&
+                           rd.hard_state->vote == durable.vote;
+  if (rd.must_sync() && !commit_only) {
+    storage_->save(rd.hard_state ? *rd.hard_state : durable, rd.entries);
   }
   if (rd.hard_state) {
     committed_ = rd.hard_state->commit;
@@ -564,6 +573,10 @@ void Node::maybe_snapshot() {
   uint64_t applied = applied_.load();
   uint64_t every = std::max<uint64_t>(1, options_.config.snapshot_count);
   if (applied < snapshot_index_ + every) return;
+  // handle_ready leaves a commit-only hard state unsynced, but a restart needs the durable commit
+  // at or past the snapshot (the log below it may be compacted away): persist it first. Called
+  // after advance(), so term and vote are already durable; only the commit can lag.
+  if (storage_->hard_state().commit < applied) storage_->save(raw_->raft().hard_state(), {});
   std::string data = encode_state({membership_.encode(), store_.snapshot()});
   std::size_t bytes = data.size();
   storage_->create_snapshot(applied, raw_->mutable_raft().tracker().conf_state(), std::move(data));
