@@ -2,6 +2,8 @@
 // node_apply.cpp, the NodeApi entry points in node_api.cpp.
 #include "kvserver/server/node/node.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <random>
@@ -586,6 +588,11 @@ void Node::maybe_snapshot() {
     storage_->compact(applied - keep);
   spdlog::info("snapshot taken at index {} ({} bytes); log kept from index {}", applied, bytes,
                storage_->first_index());
+  // Building the image allocated a few store-sized buffers, now freed; glibc keeps freed memory in
+  // its arenas (one per thread that ever allocated, and gRPC has many), so without this a member
+  // holds about 1.5x its live heap for good (bench/kv, 100k keys: 170-190 MB -> 114 MB per member).
+  // Once per --snapshot-count entries, next to the snapshot's own cost, it is cheap.
+  malloc_trim(0);
 }
 
 void Node::sync_peers() {
