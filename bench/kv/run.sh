@@ -15,14 +15,15 @@
 # check needs on loopback), full mTLS on client and peer ports, heartbeat 100 ms / election 1000 ms
 # (etcd's defaults), other settings at each server's defaults, data dirs in a fresh dir under /tmp
 # (say which filesystem in the header line: fsync cost dominates writes). For each system:
-#   1. fill: Put every key of the key space once (100k keys of 256 B, 256 clients), then the RSS of
+#   1. on a fresh cluster of its own, as an operator would run it: `etcdctl check perf --load=l`
+#      (500 clients asking 8000 w/s of 1 KiB values for 60 s) against all three members
+#      (--auto-compact); then on another fresh cluster:
+#   2. fill: Put every key of the key space once (100k keys of 256 B, 256 clients), then the RSS of
 #      the three members (sum of VmRSS) - measured first, so nothing else has touched the store;
-#   2. cells: Put (256 B values over the same 100k keys) and linearizable Range (one key), at 1, 16
+#   3. cells: Put (256 B values over the same 100k keys) and linearizable Range (one key), at 1, 16
 #      and 256 clients, each client one request in flight, clients sharing one TLS connection per
 #      member (like etcd's `benchmark --conns`), the leader's connection first so that one client
-#      talks to the leader: throughput, p50, p99 (bench_kv_load, see its header);
-#   3. `etcdctl check perf --load=l` (500 clients asking 8000 w/s of 1 KiB values for 60 s) against
-#      all three members, with --auto-compact so its 60 s of history does not stay behind.
+#      talks to the leader: throughput, p50, p99 (bench_kv_load, see its header).
 # Then the table: both systems, the ratio kvserver/etcd and the issue's targets (kvserver passes
 # check perf l; Put throughput >= 2x etcd's and p99 <= etcd's at every concurrency; RSS with 100k
 # keys <= 1/2 etcd's). The load generator shares the 2 cores with the servers, equally for both.
@@ -104,11 +105,9 @@ load() { # load ARGS...: one bench_kv_load run against $EPS; prints its RESULT l
   grep '^RESULT ' <<<"$out"
 }
 
-bench_system() { # bench_system NAME BINARY
-  local sys=$1 i deadline leader="" line op c
-  LC_KVSERVER=$2
-  rm -rf "$LC_WORK"/n*.data "$LC_WORK"/n*.log
-  echo "== $sys ($2)" >&2
+fresh_cluster() { # fresh_cluster NAME: new data dirs, 3 members up, EPS = leader's URL first
+  local sys=$1 i deadline leader=""
+  rm -rf "$LC_WORK"/n*.data
   lc_start_cluster "${SERVER_FLAGS[@]}"
   lc_wait_healthy 60 || die "$sys: cluster not healthy within 60 s"
   deadline=$((SECONDS + 30))
@@ -117,8 +116,29 @@ bench_system() { # bench_system NAME BINARY
   done
   [ -n "$leader" ] || die "$sys: no member says it leads within 30 s"
   EPS=$(lc_endpoints "$leader" $(for i in 1 2 3; do [ "$i" != "$leader" ] && echo "$i"; done))
-  R[$sys:rss0]=$(rss_kb)
+}
+stop_cluster() { local i; for i in 1 2 3; do lc_stop_member "$i"; done; }
 
+bench_system() { # bench_system NAME BINARY
+  local sys=$1 line op c
+  LC_KVSERVER=$2
+  rm -f "$LC_WORK"/n*.log
+  echo "== $sys ($2)" >&2
+  if [ $PERF = 1 ]; then
+    # On a cluster of its own, as an operator would run it: not on a store the cells have filled.
+    fresh_cluster "$sys"
+    local out
+    out=$(LC_ENDPOINTS=$EPS lc_ctl --command-timeout 120s check perf --load=l --auto-compact 2>&1)
+    printf '%s\n' "$out" | grep -E '^(PASS|FAIL)' | sed 's/^/  check perf l: /' >&2
+    R[$sys:perf_tput]=$(sed -n "s/.*Throughput[^0-9]*\([0-9][0-9]*\) writes.*/\1/p" <<<"$out")
+    R[$sys:perf_slowest]=$(sed -n "s/.*Slowest request took[^0-9]*\([0-9.][0-9.]*\)s.*/\1/p" <<<"$out")
+    R[$sys:perf_verdict]=$(tail -1 <<<"$out" | grep -oE '^(PASS|FAIL)' || echo "ERROR")
+    [ -n "${R[$sys:perf_tput]}" ] || R[$sys:perf_tput]=0
+    stop_cluster
+  fi
+
+  fresh_cluster "$sys"
+  R[$sys:rss0]=$(rss_kb)
   line=$(load --op fill --clients 256)
   echo "  fill $KEYS keys: $line" >&2
   R[$sys:fill]=$(field tput "$line")
@@ -133,17 +153,7 @@ bench_system() { # bench_system NAME BINARY
       R[$sys:$op:$c:p99]=$(field p99_ms "$line")
     done
   done
-
-  if [ $PERF = 1 ]; then
-    local out
-    out=$(LC_ENDPOINTS=$EPS lc_ctl --command-timeout 120s check perf --load=l --auto-compact 2>&1)
-    printf '%s\n' "$out" | grep -E '^(PASS|FAIL)' | sed 's/^/  check perf l: /' >&2
-    R[$sys:perf_tput]=$(sed -n "s/.*Throughput[^0-9]*\([0-9][0-9]*\) writes.*/\1/p" <<<"$out")
-    R[$sys:perf_slowest]=$(sed -n "s/.*Slowest request took[^0-9]*\([0-9.][0-9.]*\)s.*/\1/p" <<<"$out")
-    R[$sys:perf_verdict]=$(tail -1 <<<"$out" | grep -oE '^(PASS|FAIL)' || echo "ERROR")
-    [ -n "${R[$sys:perf_tput]}" ] || R[$sys:perf_tput]=0
-  fi
-  for i in 1 2 3; do lc_stop_member "$i"; done
+  stop_cluster
 }
 
 bench_system kvserver "$KVSERVER"
