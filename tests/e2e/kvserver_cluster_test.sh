@@ -149,6 +149,8 @@ check "n$lag caught up through a snapshot (log says installed)" \
   grep -q "installed snapshot at index" "$LC_WORK/n$lag.log"
 
 # ---- learner: add, join with existing, promote ------------------------------------------------
+# Where the log stands when n4 is admitted: n4 may say READY only once it has applied that far.
+add_index=$(lc_ctl endpoint status -w json 2>/dev/null | grep -o '"raftIndex":[0-9]*' | cut -d: -f2 | sort -n | tail -1)
 out=$(lc_ctl member add n4 --learner --peer-urls="$(lc_peer_url 4)" 2>&1)
 check "member add --learner" contains "$out" "ETCD_INITIAL_CLUSTER_STATE=\"existing\""
 cluster4=$(sed -n 's/^ETCD_INITIAL_CLUSTER="\(.*\)"$/\1/p' <<<"$out")
@@ -156,6 +158,9 @@ check "member add printed the cluster with n4 ($cluster4)" contains "$cluster4" 
 lc_start_member 4 existing "$cluster4" --snapshot-count "$SNAPSHOT_COUNT"
 n4_started() { lc_ctl member list | grep -Eq ", started, n4, .*, true$"; }
 check "n4 joined and published its name (started, learner)" wait_for 30 n4_started
+ready_index=$(sed -n 's/.* ready: leader [0-9a-f]*, applied index \([0-9]*\)$/\1/p' "$LC_WORK/n4.log" | head -1)
+check "n4 said ready only after applying up to its admission (${ready_index:-none} >= ${add_index:-?})" \
+  test "${ready_index:-0}" -ge "${add_index:-999999999}"
 promote() { lc_ctl member promote "$(lc_ctl member list | awk -F', ' '$3=="n4"{print $1}')" >/dev/null 2>&1; }
 check "member promote n4 (retried until in sync)" wait_for 30 promote
 out=$(lc_ctl member list)

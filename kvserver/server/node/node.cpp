@@ -91,6 +91,7 @@ certs::Result<std::unique_ptr<Node>> Node::open(NodeOptions options) {
   std::unique_ptr<Node> node(
       new Node(std::move(options), std::move(storage), plan->member_id, std::move(token)));
   if (plan->cluster_id != 0) node->membership_.set_cluster_id(plan->cluster_id);
+  if (plan->kind == BootstrapPlan::Kind::kNewCluster) node->advance_first_election();
   return node;
 }
 
@@ -146,6 +147,18 @@ Node::Node(NodeOptions options, std::unique_ptr<storage::Storage> storage, uint6
   applied_ = applied;
   committed_ = start_commit_;
   term_ = storage_->hard_state().term;
+}
+
+// Called only on a member that has just bootstrapped a new cluster (nothing was persisted before):
+// its election clock starts one tick short of the timeout, as etcd's does on first boot. Every
+// member is started at once (`systemctl start --no-block` on all nodes), so waiting a whole
+// election timeout before the first campaign only delays the first leader - and READY=1 and
+// `provision up`'s verify - by about a second. The randomized part of the timeout ([T, 2T)) still
+// separates the candidates.
+void Node::advance_first_election() {
+  const int election_ticks = static_cast<int>(std::max<int64_t>(2, election_ms_ / heartbeat_ms_));
+  for (int i = 0; i + 1 < election_ticks; ++i)
+    raw_->tick();
 }
 
 Node::~Node() {
@@ -401,6 +414,7 @@ void Node::on_tick(int64_t now) {
   }
   timed_out(transfers_);
   maybe_publish(now);
+  maybe_report_ready();
   maybe_revoke_expired_leases(now);
   apply_peer_changes(now);
 }
@@ -563,12 +577,22 @@ void Node::handle_ready() {
   raw_->advance();
   release_reads();
   maybe_snapshot();
-  if (!ready_.load() && leader_.load() != 0 && applied_.load() >= start_commit_) {
-    ready_ = true;
-    spdlog::info("member {:x} ready: leader {:x}, applied index {}", id_, leader_.load(),
-                 applied_.load());
-    if (options_.on_ready) options_.on_ready();
-  }
+  maybe_report_ready();
+}
+
+// Ready (READY=1, `systemctl start` returns) once this member has joined a quorum: it knows a
+// leader, has applied what was committed when it started, and its name and client URLs are in the
+// applied membership (published_). The last part matters for a member that joins with `existing`
+// and an empty data dir: a leader's first heartbeat would satisfy the rest while it has applied
+// nothing; its publish entry only applies after its own admission, i.e. once it has caught up to
+// the point where it joined (etcd likewise signals readiness after publishing).
+void Node::maybe_report_ready() {
+  if (ready_.load() || leader_.load() == 0 || applied_.load() < start_commit_ || !published_)
+    return;
+  ready_ = true;
+  spdlog::info("member {:x} ready: leader {:x}, applied index {}", id_, leader_.load(),
+               applied_.load());
+  if (options_.on_ready) options_.on_ready();
 }
 
 void Node::maybe_snapshot() {

@@ -135,6 +135,8 @@ class Node final : public NodeApi {
   void maybe_publish(int64_t now_ms);
   void maybe_revoke_expired_leases(int64_t now_ms);
   void maybe_snapshot();
+  void maybe_report_ready();
+  void advance_first_election();
   void sync_peers();
   void defer_peer_change(uint64_t peer);
   void apply_peer_changes(int64_t now_ms);
