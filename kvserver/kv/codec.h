@@ -43,7 +43,7 @@ class Reader {
   bool ok_ = true;
 };
 
-// FNV-1a, 32 bit: the stable hash used by HashKV and the snapshot checksum.
+// FNV-1a, 32 bit: the stable hash used by HashKV.
 uint32_t fnv1a(uint32_t h, std::string_view data);
 inline constexpr uint32_t kFnvSeed = 2166136261u;
 

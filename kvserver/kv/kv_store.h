@@ -21,8 +21,8 @@
 // txn. Watch events are handed to the hub after the lock is released: a slow watcher never holds up
 // an apply.
 //
-// Snapshot encoding (snapshot()): "kvsnap01", the MvccStore section (mvcc_store.h), the LeaseTable
-// section (lease_table.h), then a 4-byte little-endian FNV-1a of everything before it.
+// Snapshot encoding (snapshot()): "kvsnap02", the MvccStore section (mvcc_store.h), the LeaseTable
+// section (lease_table.h), then a 4-byte little-endian CRC32C of everything before it.
 #pragma once
 
 #include <cstdint>

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 
 #include "kvserver/storage/file_util.h"
 
@@ -43,11 +44,12 @@ raft::StatusOr<raft::Term> Storage::term(raft::Index i) const {
   return wal_->term(i);
 }
 
-void Storage::make_durable(const raft::Snapshot& snapshot, bool discard_log) {
+void Storage::make_durable(raft::Snapshot snapshot, bool discard_log) {
   snapshots_.save(snapshot);
   wal_->mark_snapshot(snapshot.metadata, discard_log);
-  snapshot_ = snapshot;
-  snapshots_.remove_older_than(snapshot.metadata.index);
+  const raft::Index index = snapshot.metadata.index;
+  snapshot_ = std::move(snapshot);
+  snapshots_.remove_older_than(index);
 }
 
 bool Storage::apply_snapshot(const raft::Snapshot& snapshot) {
@@ -69,7 +71,7 @@ void Storage::create_snapshot(raft::Index index, const raft::ConfState& conf_sta
   raft::Snapshot s;
   s.metadata = {index, wal_->term(index), conf_state};
   s.data = std::move(data);
-  make_durable(s, /*discard_log=*/false);
+  make_durable(std::move(s), /*discard_log=*/false);
 }
 
 void Storage::set_conf_state(const raft::ConfState& conf_state) {

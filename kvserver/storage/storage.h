@@ -71,7 +71,8 @@ class Storage final : public raft::Storage {
  private:
   Storage(std::unique_ptr<Wal> wal, SnapshotStore snapshots)
       : wal_(std::move(wal)), snapshots_(std::move(snapshots)) {}
-  void make_durable(const raft::Snapshot& snapshot, bool discard_log);
+  // By value: create_snapshot moves its (store-sized) image in rather than copying it.
+  void make_durable(raft::Snapshot snapshot, bool discard_log);
 
   std::unique_ptr<Wal> wal_;
   SnapshotStore snapshots_;

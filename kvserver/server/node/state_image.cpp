@@ -16,6 +16,8 @@ constexpr std::string_view kImageMagic = "kvimg1";
 
 std::string encode_state(const StateParts& parts) {
   kv::Writer w;
+  // Sized once: the kv image is the whole store, and regrowing would copy it several times over.
+  w.out().reserve(kStateMagic.size() + parts.membership.size() + parts.kv.size() + 20);
   w.raw(kStateMagic);
   w.bytes(parts.membership);
   w.bytes(parts.kv);
