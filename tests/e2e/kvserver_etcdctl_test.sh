@@ -184,7 +184,10 @@ check "txn result" test "$(ctl --endpoints="$ALL" get tk --print-value-only)" = 
 out=$(ctl --endpoints="$EP1" put w/1 v1 -w json)
 wrev=$(json_num revision "$out")
 # --rev replays from the put on, so the watch cannot miss writes made while it connects.
-ctl --endpoints="$EP3" watch w/ --prefix --rev="$wrev" >"$WORK/watch.out" 2>&1 &
+# etcdctl itself in the background (not through ctl, a function: $! would be a subshell, and
+# killing that left the watch running after the test).
+etcdctl --dial-timeout=3s "${TLS[@]}" --endpoints="$EP3" watch w/ --prefix --rev="$wrev" \
+  >"$WORK/watch.out" 2>&1 &
 watch_pid=$!
 PIDS+=("$watch_pid")
 ctl --endpoints="$EP2" put w/2 v2 >/dev/null
