@@ -9,12 +9,12 @@
 #include <grpcpp/security/tls_credentials_options.h>
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
-#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "kvserver/server/tls_peer_identity.h"
+#include "kvserver/server/x509_text.h"
 
 namespace kvserver::server {
 namespace {
@@ -60,22 +60,6 @@ std::string asn1_time_text(const ASN1_TIME* t) {
   char buf[64];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
   return buf;
-}
-
-std::string subject_text(X509* cert) {
-  char buf[512];
-  X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof buf);
-  return buf;
-}
-
-std::string serial_hex(X509* cert) {
-  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr);
-  if (bn == nullptr) return "?";
-  char* hex = BN_bn2hex(bn);
-  std::string out = hex != nullptr ? hex : "?";
-  OPENSSL_free(hex);
-  BN_free(bn);
-  return out;
 }
 
 // Counts the certificates of a PEM bundle; 0 means the file holds none.
@@ -132,8 +116,8 @@ Result<CertSummary> check_tls_files(const TlsFiles& files, const std::string& fl
     return Error(key_flag + " " + files.key_file + " does not match " + cert_flag + " " +
                  files.cert_file + "; give the key the certificate was issued for");
   }
-  summary.subject = subject_text(cert.get());
-  summary.serial_hex = serial_hex(cert.get());
+  summary.subject = x509_name_text(X509_get_subject_name(cert.get()));
+  summary.serial_hex = x509_serial_hex(cert.get());
   summary.not_after = asn1_time_text(X509_get0_notAfter(cert.get()));
 
   if (!files.trusted_ca_file.empty()) {

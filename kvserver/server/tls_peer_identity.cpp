@@ -6,12 +6,13 @@
 
 #include <grpcpp/support/status.h>
 #include <openssl/bio.h>
-#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
+
+#include "kvserver/server/x509_text.h"
 
 namespace kvserver::server {
 namespace {
@@ -22,22 +23,6 @@ struct BioFree {
 struct X509Free {
   void operator()(X509* x) const { X509_free(x); }
 };
-
-std::string name_text(const X509_NAME* name) {
-  char buf[512];
-  X509_NAME_oneline(name, buf, sizeof buf);
-  return buf;
-}
-
-std::string serial_text(const X509* cert) {
-  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr);
-  if (bn == nullptr) return "?";
-  char* hex = BN_bn2hex(bn);
-  std::string out = hex != nullptr ? hex : "?";
-  OPENSSL_free(hex);
-  BN_free(bn);
-  return out;
-}
 
 std::string usage_text(uint32_t xku) {
   std::string out;
@@ -105,9 +90,10 @@ std::string peer_identity_problem(std::string_view peer_cert_pem) {
   // X509_get_extended_key_usage: all bits set when the certificate has no EKU extension.
   const uint32_t xku = X509_get_extended_key_usage(cert.get());
   if ((xku & XKU_SSL_SERVER) != 0) return "";
-  return "certificate " + name_text(X509_get_subject_name(cert.get())) + " (serial " +
-         serial_text(cert.get()) + ", issuer " + name_text(X509_get_issuer_name(cert.get())) +
-         ") has extended key usage " + usage_text(xku) +
+  return "certificate " + x509_name_text(X509_get_subject_name(cert.get())) + " (serial " +
+         x509_serial_hex(cert.get()) + ", issuer " +
+         x509_name_text(X509_get_issuer_name(cert.get())) + ") has extended key usage " +
+         usage_text(xku) +
          ", not serverAuth: it is a client certificate, not a member's; a peer must present its "
          "peer certificate (serverAuth+clientAuth)";
 }
