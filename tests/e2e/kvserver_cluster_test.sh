@@ -11,29 +11,8 @@
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/local_cluster.sh"
 
-failures=0
-checks=0
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
-check() {
-  local what=$1
-  shift
-  checks=$((checks + 1))
-  if "$@"; then echo "ok: $what"; else fail "$what"; fi
-}
-contains() { [[ "$1" == *"$2"* ]]; }
-# wait_for DEADLINE_S COMMAND...: polls COMMAND until it succeeds or the deadline passes.
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while [ $SECONDS -lt $deadline ]; do
-    "$@" && return 0
-    sleep 0.2 # polling interval, bounded by the deadline
-  done
-  "$@"
-}
+# shellcheck source=tests/e2e/lib/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
 finish() {
   if [ "$failures" -ne 0 ] || [ "$checks" -eq 0 ]; then
     for f in "${LC_WORK:-/nonexistent}"/n*.log; do
@@ -196,5 +175,4 @@ for i in 1 2 3; do
   check "SIGTERM: n$i exits 0 (got ${LC_EXIT[$i]})" test "${LC_EXIT[$i]}" = 0
 done
 
-echo "$checks checks, $failures failures"
-[ "$failures" -eq 0 ] && [ "$checks" -gt 0 ]
+checks_summary

@@ -24,23 +24,10 @@ SERVER=${1:-${KVSERVER_BIN:-$REPO_DIR/build/bin/kvserver}}
 FLAVOUR=kvserver
 [ "$(basename "$SERVER")" = etcd ] && FLAVOUR=etcd
 WORK=$(mktemp -d /tmp/kvserver-etcdctl-e2e.XXXXXX)
-failures=0
-checks=0
+# shellcheck source=tests/e2e/lib/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
 PIDS=()
 
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
-# check DESCRIPTION COMMAND...: runs COMMAND; a non-zero status is a failure naming DESCRIPTION.
-check() {
-  local what=$1
-  shift
-  checks=$((checks + 1))
-  if "$@"; then echo "ok: $what"; else fail "$what"; fi
-}
-# contains HAYSTACK NEEDLE
-contains() { [[ "$1" == *"$2"* ]]; }
 b64() { printf %s "$1" | base64 -w0; }
 json_num() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" <<<"$2" | head -1; }
 
@@ -282,5 +269,4 @@ if [ "${E2E_SKIP_PERF:-0}" != 1 ]; then
     test $rc = 0
 fi
 
-echo "$checks checks, $failures failures"
-[ "$failures" -eq 0 ] && [ "$checks" -gt 0 ]
+checks_summary

@@ -17,30 +17,9 @@
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/local_cluster.sh"
 
-failures=0
-checks=0
+# shellcheck source=tests/e2e/lib/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
 BG_PIDS=()
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
-check() {
-  local what=$1
-  shift
-  checks=$((checks + 1))
-  if "$@"; then echo "ok: $what"; else fail "$what"; fi
-}
-contains() { [[ "$1" == *"$2"* ]]; }
-# wait_for DEADLINE_S COMMAND...: polls COMMAND until it succeeds or the deadline passes.
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while [ $SECONDS -lt $deadline ]; do
-    "$@" && return 0
-    sleep 0.2 # polling interval, bounded by the deadline
-  done
-  "$@"
-}
 finish() {
   local pid
   for pid in "${BG_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
@@ -381,5 +360,4 @@ check "n$victim caught up the write made while it was down" wait_for 10 caught_u
 out=$(lc_ctl endpoint health 2>&1)
 check "all 3 healthy" test "$(grep -c 'is healthy' <<<"$out")" = 3
 
-echo "$checks checks, $failures failures"
-[ "$failures" -eq 0 ] && [ "$checks" -gt 0 ]
+checks_summary

@@ -13,18 +13,8 @@ TH=$REPO_DIR/scripts/test-hosts
 STATE_DIR=${TEST_HOSTS_DIR:-/var/lib/kvprovision-test-hosts}
 WORK=$(mktemp -d /tmp/provision-up-kv-e2e.XXXXXX)
 INV=$WORK/inv.yaml
-failures=0
-checks=0
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
-check() {
-  local what=$1
-  shift
-  checks=$((checks + 1))
-  if "$@"; then echo "ok: $what"; else fail "$what"; fi
-}
+# shellcheck source=tests/e2e/lib/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
 cleanup() {
   "$TH" down >/dev/null 2>&1
   rm -rf "$WORK"

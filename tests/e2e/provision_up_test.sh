@@ -15,20 +15,9 @@ TH=$REPO_DIR/scripts/test-hosts
 STATE_DIR=${TEST_HOSTS_DIR:-/var/lib/kvprovision-test-hosts}
 WORK=$(mktemp -d /tmp/provision-up-e2e.XXXXXX)
 INV=$WORK/inv.yaml
-failures=0
-checks=0
+# shellcheck source=tests/e2e/lib/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
 
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
-check() { # check DESCRIPTION COMMAND...
-  local what=$1
-  shift
-  checks=$((checks + 1))
-  if "$@"; then echo "ok: $what"; else fail "$what"; fi
-}
-contains() { grep -qF -- "$2" <<<"$1"; }
 cleanup() {
   [ -n "${UP_PID:-}" ] && kill "$UP_PID" 2>/dev/null
   "$TH" down >/dev/null 2>&1

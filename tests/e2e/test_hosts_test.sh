@@ -11,20 +11,9 @@ REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TH=$REPO_DIR/scripts/test-hosts
 STATE_DIR=${TEST_HOSTS_DIR:-/var/lib/kvprovision-test-hosts}
 WORK=$(mktemp -d /tmp/test-hosts-e2e.XXXXXX)
-failures=0
-checks=0
+# shellcheck source=tests/e2e/lib/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
 
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
-# check DESCRIPTION COMMAND...: runs COMMAND; a non-zero status is a failure naming DESCRIPTION.
-check() {
-  local what=$1
-  shift
-  checks=$((checks + 1))
-  if "$@"; then echo "ok: $what"; else fail "$what"; fi
-}
 distinct() { [ -n "$1" ] && [ -n "$2" ] && [ "$1" != "$2" ]; }
 now_s() { date +%s.%N; }
 since_s() { awk -v s="$1" -v e="$(now_s)" 'BEGIN { printf "%.1f", e - s }'; }
