@@ -53,8 +53,9 @@ namespace kvserver::node {
 struct NodeOptions {
   server::ServerConfig config;                  // validated
   server::PeerDialCredentials* dial = nullptr;  // null: dial peers without TLS; must outlive Node
-  // Called once (loop thread) when the member has seen a leader and applied everything that was
-  // committed when it started: the moment to send READY=1.
+  // Called once (loop thread) when the member has seen a leader, applied everything that was
+  // committed when it started, and its own publish (name, client URLs) is applied - a joiner has
+  // then caught up to its admission: the moment to send READY=1 (Node::maybe_report_ready).
   std::function<void()> on_ready;
   // Called once (loop thread) when this member's removal is applied: it should stop.
   std::function<void()> on_removed;
