@@ -14,11 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/local_cluster.sh"
 # shellcheck source=tests/e2e/lib/checks.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.sh"
 finish() {
-  if [ "$failures" -ne 0 ] || [ "$checks" -eq 0 ]; then
-    for f in "${LC_WORK:-/nonexistent}"/n*.log; do
-      [ -f "$f" ] && { echo "--- $f (last 25 lines)"; tail -25 "$f"; } >&2
-    done
-  fi
+  if [ "$failures" -ne 0 ] || [ "$checks" -eq 0 ]; then lc_show_logs; fi
   lc_cleanup
 }
 trap finish EXIT

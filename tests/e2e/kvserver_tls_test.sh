@@ -24,11 +24,7 @@ finish() {
   local pid
   for pid in "${BG_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for pid in "${BG_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
-  if [ "$failures" -ne 0 ] || [ "$checks" -eq 0 ]; then
-    for f in "${LC_WORK:-/nonexistent}"/n*.log; do
-      [ -f "$f" ] && { echo "--- $f (last 25 lines)"; tail -25 "$f"; } >&2
-    done
-  fi
+  if [ "$failures" -ne 0 ] || [ "$checks" -eq 0 ]; then lc_show_logs; fi
   lc_cleanup
 }
 trap finish EXIT

@@ -13,6 +13,8 @@
 #   lc_stop_member I [SIGNAL]               ends member I by its PID (default TERM), waits, and
 #                                           sets LC_EXIT[I] to its exit status
 #   lc_leader_index                         the index of the member that says it leads (or empty)
+#   lc_show_logs                            the last 25 lines of every member's log, on stderr
+#                                           (for an EXIT trap when a check failed)
 #   lc_cleanup                              ends every member by PID, removes the work dir unless
 #                                           LC_KEEP=1 (call from your EXIT trap)
 #
@@ -158,6 +160,14 @@ lc_leader_index() {
     [ -n "$id" ] && [ "$id" = "$leader" ] && { echo "$i"; return 0; }
   done
   return 1
+}
+
+lc_show_logs() {
+  local f
+  for f in "${LC_WORK:-/nonexistent}"/n*.log; do
+    [ -f "$f" ] && { echo "--- $f (last 25 lines)"; tail -25 "$f"; } >&2
+  done
+  return 0
 }
 
 lc_cleanup() {

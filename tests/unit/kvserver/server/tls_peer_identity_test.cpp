@@ -5,33 +5,24 @@
 #include <catch2/catch.hpp>
 
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include <grpcpp/grpcpp.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 
 #include "kvserver/server/tls.h"
 #include "kvserver/server/tls_peer_identity.h"
+#include "tests/unit/kvserver/server/captured_log.h"
 #include "tests/unit/kvserver/server/test_pki.h"
 #include "tests/unit/kvserver/server/test_status_server.h"
 
 using kvserver::server::peer_identity_problem;
 using kvserver::server::TlsFiles;
 using kvserver::server::testing::call_status;
+using kvserver::server::testing::CapturedLog;
 using kvserver::server::testing::TestPki;
 using kvserver::server::testing::TestServer;
 
 namespace {
-
-struct CapturedLog {
-  std::ostringstream out;
-  CapturedLog() {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
-    spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink));
-  }
-};
 
 // A fresh connection (own subchannel pool) presenting `leaf`, trusting `ca`.
 std::shared_ptr<grpc::Channel> channel_as(const TestServer& s, const TestPki& pki,

@@ -2,28 +2,13 @@
 // files on disk are broken, and reports what is wrong.
 #include <catch2/catch.hpp>
 
-#include <memory>
-#include <sstream>
-
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
-
 #include "kvserver/server/tls_reloader.h"
+#include "tests/unit/kvserver/server/captured_log.h"
 #include "tests/unit/kvserver/server/test_pki.h"
 
 using kvserver::server::TlsFiles;
+using kvserver::server::testing::CapturedLog;
 using kvserver::server::testing::TestPki;
-
-namespace {
-// Routes spdlog's default logger into a string for the test's lifetime.
-struct CapturedLog {
-  std::ostringstream out;
-  CapturedLog() {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
-    spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink));
-  }
-};
-}  // namespace
 
 TEST_CASE("SIGHUP reload logs new serials and keeps working credentials on broken files",
           "[tls_reload]") {
