@@ -178,15 +178,17 @@ HistorySource::Chunk KvStore::read_history(int64_t from_rev, std::string_view ke
 }
 
 std::string KvStore::snapshot() const {
+  auto frozen = freeze();
+  return snapshot_frozen();
+}
+
+std::string KvStore::snapshot_frozen() const {
   Writer w;
   w.raw(kSnapshotMagic);
-  {
-    std::shared_lock lk(mu_);
-    store_.serialize(w);
-    leases_.serialize(w);
-  }
-  // CRC32C (SSE4.2 where available) rather than FNV-1a: this runs over the whole store on the
-  // apply loop at every snapshot, and FNV-1a's byte-at-a-time multiply chain cost 180 ms per 82 MB.
+  store_.serialize(w);
+  leases_.serialize(w);
+  // CRC32C (SSE4.2 where available) rather than FNV-1a: this runs over the whole store at every
+  // snapshot, and FNV-1a's byte-at-a-time multiply chain cost 180 ms per 82 MB.
   uint32_t sum = storage::crc32c::value(w.out());
   for (int i = 0; i < 4; ++i)
     w.out().push_back(static_cast<char>((sum >> (8 * i)) & 0xff));

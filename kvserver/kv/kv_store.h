@@ -77,6 +77,12 @@ class KvStore : public HistorySource {
   Result<int64_t> lease_keep_alive(int64_t id, int64_t now_ms);
   void promote_leases(int64_t now_ms);
   std::string snapshot() const;
+  // For a snapshot built in a fork()ed child: hold freeze() across the fork, so no write (and no
+  // lease keep-alive from another thread) is half-done in the child's copy; the child, which has
+  // inherited the held lock and no other thread, then calls snapshot_frozen() (snapshot() would
+  // take the lock again). Also usable by a thread that simply holds freeze().
+  std::shared_lock<RwLock> freeze() const { return std::shared_lock<RwLock>(mu_); }
+  std::string snapshot_frozen() const;
 
   int64_t revision() const;
   int64_t compacted_revision() const;

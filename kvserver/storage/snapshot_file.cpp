@@ -26,13 +26,48 @@ std::string snapshot_file_name(raft::Term term, raft::Index index) {
   return std::string(buf) + std::string(kSuffix);
 }
 
-std::string encode_snapshot_file(const raft::Snapshot& snapshot) {
+namespace {
+
+// Everything before the data: magic, metadata, data length.
+std::string file_header(const raft::SnapshotMetadata& metadata, std::size_t data_len) {
   std::string out(kMagic);
-  encode_snapshot_metadata(out, snapshot.metadata);
-  put_u64(out, snapshot.data.size());
+  encode_snapshot_metadata(out, metadata);
+  put_u64(out, data_len);
+  return out;
+}
+
+certs::Status write_all(int fd, std::string_view bytes, const std::string& path) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return certs::Error("write " + path + ": " + std::strerror(errno));
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return certs::ok_status();
+}
+
+}  // namespace
+
+std::string encode_snapshot_file(const raft::Snapshot& snapshot) {
+  std::string out = file_header(snapshot.metadata, snapshot.data.size());
   out.append(snapshot.data);
   put_u32(out, crc32c::value(out));
   return out;
+}
+
+certs::Status write_snapshot_file(const std::string& path, const raft::SnapshotMetadata& metadata,
+                                  std::string_view data) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return certs::Error("create " + path + ": " + std::strerror(errno));
+  const std::string header = file_header(metadata, data.size());
+  std::string trailer;
+  put_u32(trailer, crc32c::extend(crc32c::value(header), data.data(), data.size()));
+  certs::Status st = write_all(fd, header, path);
+  if (st) st = write_all(fd, data, path);
+  if (st) st = write_all(fd, trailer, path);
+  if (st && ::fsync(fd) != 0) st = certs::Error("fsync " + path + ": " + std::strerror(errno));
+  ::close(fd);
+  return st;
 }
 
 certs::Result<raft::Snapshot> decode_snapshot_file(std::string_view bytes,
@@ -65,9 +100,13 @@ std::string SnapshotStore::path_for(raft::Term term, raft::Index index) const {
   return dir_ + "/" + snapshot_file_name(term, index);
 }
 
+std::string SnapshotStore::temp_path_for(raft::Term term, raft::Index index) const {
+  return path_for(term, index) + ".tmp";
+}
+
 void SnapshotStore::save(const raft::Snapshot& snapshot) {
   const std::string path = path_for(snapshot.metadata.term, snapshot.metadata.index);
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = temp_path_for(snapshot.metadata.term, snapshot.metadata.index);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) fail_stop("create " + tmp, errno);
   pwrite_all(fd, encode_snapshot_file(snapshot), 0, tmp);

@@ -6,6 +6,8 @@
 //   crc32c covers every byte before it.
 // A file is written as `<name>.tmp`, fsynced, renamed to `<name>`, and the directory fsynced: a
 // crash leaves either no file or a whole one under the final name (a stray .tmp is removed later).
+// The node writes its own snapshots in a forked child (write_snapshot_file into temp_path_for());
+// the Storage then adopts the finished file (storage.h) and does the rename.
 // Reading checks the magic, the lengths and the CRC; any mismatch is an Error naming the file.
 //
 // Thread-safety: none; one owner. Write/fsync failures are fail-stop (file_util.h).
@@ -25,6 +27,12 @@ std::string snapshot_file_name(raft::Term term, raft::Index index);
 std::string encode_snapshot_file(const raft::Snapshot& snapshot);
 certs::Result<raft::Snapshot> decode_snapshot_file(std::string_view bytes, const std::string& path);
 
+// Writes a whole snapshot file (metadata + data) to `path` (created 0600, truncated) and fsyncs it,
+// without the data being copied into one buffer first. Returns an Error naming `path` instead of
+// stopping the process: it runs in the snapshot writer's child, whose failure the node reports.
+certs::Status write_snapshot_file(const std::string& path, const raft::SnapshotMetadata& metadata,
+                                  std::string_view data);
+
 class SnapshotStore {
  public:
   // Creates `dir` (0700) if missing.
@@ -32,6 +40,9 @@ class SnapshotStore {
 
   const std::string& dir() const { return dir_; }
   std::string path_for(raft::Term term, raft::Index index) const;
+  // Where a snapshot is written before it is renamed to path_for(); removed as a leftover by
+  // remove_older_than() unless renamed first.
+  std::string temp_path_for(raft::Term term, raft::Index index) const;
 
   // Makes `snapshot` durable under its final name (temp file, fsync, rename, fsync dir).
   void save(const raft::Snapshot& snapshot);

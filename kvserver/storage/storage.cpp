@@ -1,5 +1,8 @@
 #include "kvserver/storage/storage.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <utility>
@@ -15,20 +18,26 @@ certs::Result<std::unique_ptr<Storage>> Storage::open(const StorageOptions& opti
   auto wal =
       Wal::open(WalOptions{options.data_dir + "/wal", options.segment_bytes, options.preallocate});
   if (!wal) return wal.error();
-  raft::Snapshot snap;
-  snap.metadata = (*wal)->snapshot_metadata();
-  if (snap.metadata.index != 0) {
-    auto loaded = snapshots->load(snap.metadata);
+  const raft::SnapshotMetadata metadata = (*wal)->snapshot_metadata();
+  if (metadata.index != 0) {
+    // Checked now so a bad file stops the start with a message, not a later fail-stop.
+    auto loaded = snapshots->load(metadata);
     if (!loaded) return loaded.error();
-    snap = std::move(*loaded);
   }
   std::unique_ptr<Storage> s(new Storage(std::move(*wal), std::move(*snapshots)));
-  s->snapshot_ = std::move(snap);
+  s->snapshot_metadata_ = metadata;
   return s;
 }
 
+raft::StatusOr<raft::Snapshot> Storage::snapshot() const {
+  if (snapshot_metadata_.index == 0) return raft::Snapshot{snapshot_metadata_, {}};
+  auto loaded = snapshots_.load(snapshot_metadata_);
+  if (!loaded) fail_stop(loaded.error().message, EIO);
+  return std::move(*loaded);
+}
+
 raft::InitialState Storage::initial_state() const {
-  return raft::InitialState{wal_->hard_state(), snapshot_.metadata.conf_state};
+  return raft::InitialState{wal_->hard_state(), snapshot_metadata_.conf_state};
 }
 
 raft::StatusOr<std::vector<raft::Entry>> Storage::entries(raft::Index lo, raft::Index hi,
@@ -44,16 +53,36 @@ raft::StatusOr<raft::Term> Storage::term(raft::Index i) const {
   return wal_->term(i);
 }
 
-void Storage::make_durable(raft::Snapshot snapshot, bool discard_log) {
+void Storage::make_durable(const raft::Snapshot& snapshot, bool discard_log) {
   snapshots_.save(snapshot);
-  wal_->mark_snapshot(snapshot.metadata, discard_log);
-  const raft::Index index = snapshot.metadata.index;
-  snapshot_ = std::move(snapshot);
-  snapshots_.remove_older_than(index);
+  mark_current(snapshot.metadata, discard_log);
+}
+
+void Storage::mark_current(const raft::SnapshotMetadata& metadata, bool discard_log) {
+  wal_->mark_snapshot(metadata, discard_log);
+  snapshot_metadata_ = metadata;
+  snapshots_.remove_older_than(metadata.index);
+}
+
+bool Storage::adopt_snapshot(const raft::SnapshotMetadata& metadata, const std::string& temp_path) {
+  const bool news =
+      metadata.index > snapshot_metadata_.index && metadata.index + 1 >= wal_->first_index() &&
+      metadata.index <= wal_->last_index() && wal_->term(metadata.index) == metadata.term;
+  if (!news) {
+    ::unlink(temp_path.c_str());  // a leftover otherwise, until the next snapshot's clean-up
+    return false;
+  }
+  const std::string path = snapshots_.path_for(metadata.term, metadata.index);
+  if (::rename(temp_path.c_str(), path.c_str()) != 0) {
+    fail_stop("rename " + temp_path + " to " + path, errno);
+  }
+  sync_dir(snapshots_.dir());
+  mark_current(metadata, /*discard_log=*/false);
+  return true;
 }
 
 bool Storage::apply_snapshot(const raft::Snapshot& snapshot) {
-  if (snapshot.metadata.index <= snapshot_.metadata.index) return false;
+  if (snapshot.metadata.index <= snapshot_metadata_.index) return false;
   make_durable(snapshot, /*discard_log=*/true);
   wal_->compact(snapshot.metadata.index);  // the log restarted: release what it no longer needs
   return true;
@@ -61,7 +90,7 @@ bool Storage::apply_snapshot(const raft::Snapshot& snapshot) {
 
 void Storage::create_snapshot(raft::Index index, const raft::ConfState& conf_state,
                               std::string data) {
-  if (index <= snapshot_.metadata.index) return;
+  if (index <= snapshot_metadata_.index) return;
   if (index > wal_->last_index()) {
     std::fprintf(stderr, "storage: create_snapshot(%llu) beyond the last index %llu\n",
                  static_cast<unsigned long long>(index),
@@ -71,18 +100,18 @@ void Storage::create_snapshot(raft::Index index, const raft::ConfState& conf_sta
   raft::Snapshot s;
   s.metadata = {index, wal_->term(index), conf_state};
   s.data = std::move(data);
-  make_durable(std::move(s), /*discard_log=*/false);
+  make_durable(s, /*discard_log=*/false);
 }
 
 void Storage::set_conf_state(const raft::ConfState& conf_state) {
-  if (snapshot_.metadata.index != 0) {
+  if (snapshot_metadata_.index != 0) {
     std::fprintf(stderr, "storage: set_conf_state after a snapshot exists\n");
     std::abort();
   }
   // Index 0 has no snapshot file: the WAL marker alone carries the bootstrap membership.
   raft::SnapshotMetadata m{0, 0, conf_state};
   wal_->mark_snapshot(m, /*discard_log=*/false);
-  snapshot_.metadata = m;
+  snapshot_metadata_ = m;
 }
 
 }  // namespace storage

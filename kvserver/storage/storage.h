@@ -7,12 +7,18 @@
 //   save(hs, entries)          one Ready's hard state + entries, one fdatasync (group commit)
 //   apply_snapshot(snap)       a leader's snapshot from a Ready: replaces the whole log
 //   create_snapshot(i, cs, d)  the application's own snapshot at applied index i (log stays)
+//   adopt_snapshot(meta, tmp)  the same, for a snapshot file written elsewhere (the node's forked
+//                              writer) into snapshots().temp_path_for(...): renamed into place
 //   compact(i)                 drop entries <= i (i <= snapshot index) and the segments they fill
 //   set_conf_state(cs)         bootstrap membership of a brand-new cluster (no snapshot yet)
 //
 // Crash ordering: snapshot file durable -> WAL marker durable -> older snapshot files deleted;
 // compact record durable -> old segments deleted. A crash at any point leaves a data dir that
 // opens: an unmarked newer snapshot file is ignored, extra files are harmless.
+//
+// Memory: only the current snapshot's metadata is kept. snapshot() reads the file back (with its
+// checksum) each time the Raft core asks, which is at start and when a follower is too far behind
+// for the log: holding a store-sized image for those rare moments doubled a member's footprint.
 //
 // open() returns an Error (never aborts) for a data dir it must not start on: damage in the middle
 // of the WAL, a snapshot file the WAL names that is missing or fails its checksum. The server
@@ -51,7 +57,9 @@ class Storage final : public raft::Storage {
   raft::StatusOr<raft::Term> term(raft::Index i) const override;
   raft::Index first_index() const override { return wal_->first_index(); }
   raft::Index last_index() const override { return wal_->last_index(); }
-  raft::StatusOr<raft::Snapshot> snapshot() const override { return snapshot_; }
+  // Reads the current snapshot file; fail-stop if the file that open() checked went bad since.
+  raft::StatusOr<raft::Snapshot> snapshot() const override;
+  const raft::SnapshotMetadata& snapshot_metadata() const { return snapshot_metadata_; }
 
   // --- writes (the node loop, after each Ready) ---
   void save(const raft::HardState& hs, std::span<const raft::Entry> entries) {
@@ -61,6 +69,10 @@ class Storage final : public raft::Storage {
   bool apply_snapshot(const raft::Snapshot& snapshot);
   // Ignored unless index is above the current snapshot; index must be <= last_index().
   void create_snapshot(raft::Index index, const raft::ConfState& conf_state, std::string data);
+  // Makes the finished file at `temp_path` the current snapshot (rename, WAL marker, older files
+  // deleted). False, and the file removed, when it is no longer news: not above the current
+  // snapshot (a leader's snapshot arrived meanwhile) or no longer matching the log.
+  bool adopt_snapshot(const raft::SnapshotMetadata& metadata, const std::string& temp_path);
   void compact(raft::Index index) { wal_->compact(index); }
   void set_conf_state(const raft::ConfState& conf_state);
 
@@ -71,12 +83,13 @@ class Storage final : public raft::Storage {
  private:
   Storage(std::unique_ptr<Wal> wal, SnapshotStore snapshots)
       : wal_(std::move(wal)), snapshots_(std::move(snapshots)) {}
-  // By value: create_snapshot moves its (store-sized) image in rather than copying it.
-  void make_durable(raft::Snapshot snapshot, bool discard_log);
+  void make_durable(const raft::Snapshot& snapshot, bool discard_log);
+  // The WAL marker for a snapshot file already under its final name, then older files go.
+  void mark_current(const raft::SnapshotMetadata& metadata, bool discard_log);
 
   std::unique_ptr<Wal> wal_;
   SnapshotStore snapshots_;
-  raft::Snapshot snapshot_;  // the current one, data included (metadata only at index 0)
+  raft::SnapshotMetadata snapshot_metadata_;  // the current snapshot's (index 0: none yet)
 };
 
 }  // namespace storage

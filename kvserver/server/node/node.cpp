@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <random>
 
 #include "kvserver/raft/codec.h"
@@ -274,6 +275,7 @@ void Node::run() {
       // Keep running until stopped (the callback tells main), but take part in nothing more.
     }
   }
+  snapshot_writer_.cancel();  // a half-written snapshot is no use to the next start
 }
 
 void Node::flush_proposals() {
@@ -413,6 +415,7 @@ void Node::on_tick(int64_t now) {
     }
   }
   timed_out(transfers_);
+  finish_snapshot();
   maybe_publish(now);
   maybe_report_ready();
   maybe_revoke_expired_leases(now);
@@ -539,7 +542,10 @@ void Node::handle_ready() {
   int64_t now = now_ms();
   if (rd.soft_state) on_soft_state(*rd.soft_state, now);
   send_messages(rd.messages);  // leader: before its own fsync (thesis §10.2.1)
-  if (!rd.snapshot.empty()) storage_->apply_snapshot(rd.snapshot);
+  if (!rd.snapshot.empty()) {
+    snapshot_writer_.cancel();  // the leader's snapshot supersedes ours, and resets the log
+    storage_->apply_snapshot(rd.snapshot);
+  }
   // A Ready whose only news is a higher commit index is not persisted (etcd's raft.MustSync rule):
   // the commit index is volatile state (§5.3, Figure 2), a restarted member learns it again from
   // the leader, and restart copes with a durable commit behind the snapshot. Syncing it cost one
@@ -599,24 +605,66 @@ void Node::maybe_snapshot() {
   uint64_t applied = applied_.load();
   uint64_t every = std::max<uint64_t>(1, options_.config.snapshot_count);
   if (applied < snapshot_index_ + every) return;
+  finish_snapshot();
+  if (snapshot_writer_.busy()) return;  // still writing the last one: this one waits for it
   // handle_ready leaves a commit-only hard state unsynced, but a restart needs the durable commit
   // at or past the snapshot (the log below it may be compacted away): persist it first. Called
   // after advance(), so term and vote are already durable; only the commit can lag.
   if (storage_->hard_state().commit < applied) storage_->save(raw_->raft().hard_state(), {});
-  std::string data = encode_state({membership_.encode(), store_.snapshot()});
-  std::size_t bytes = data.size();
-  storage_->create_snapshot(applied, raw_->mutable_raft().tracker().conf_state(), std::move(data));
-  snapshot_index_ = applied;
-  uint64_t keep = std::min(kCatchUpEntries, every);
-  if (applied > keep && applied - keep >= storage_->first_index())
-    storage_->compact(applied - keep);
-  spdlog::info("snapshot taken at index {} ({} bytes); log kept from index {}", applied, bytes,
+  raft::SnapshotMetadata meta{applied, storage_->term(applied).value,
+                              raw_->mutable_raft().tracker().conf_state()};
+  snapshot_index_ = applied;  // the next one is due `every` entries from here, whatever happens
+  // The membership has its own mutex, which a gRPC thread may hold at the fork: encode it here.
+  std::string membership = membership_.encode();
+  std::string error;
+  bool forked = false;
+  {
+    auto frozen = store_.freeze();
+    forked = snapshot_writer_.start(
+        meta, storage_->snapshots().temp_path_for(meta.term, meta.index),
+        [&] {
+          return encode_state({membership, store_.snapshot_frozen()});
+        },
+        &error);
+  }
+  if (!forked) {
+    spdlog::warn("snapshot at index {}: {}; writing it on the loop thread instead", applied, error);
+    std::string data = encode_state({std::move(membership), store_.snapshot()});
+    std::size_t bytes = data.size();
+    storage_->create_snapshot(applied, meta.conf_state, std::move(data));
+    compact_log_behind(applied, bytes, 0);
+    // Building the image allocated store-sized buffers, now freed; glibc keeps freed memory in its
+    // arenas (one per thread that ever allocated, and gRPC has many), so without this a member
+    // would hold about 1.5x its live heap for good.
+    malloc_trim(0);
+  }
+}
+
+void Node::finish_snapshot() {
+  auto done = snapshot_writer_.poll();
+  if (!done) return;
+  const raft::Index index = done->metadata.index;
+  if (!done->ok) {
+    spdlog::error("snapshot at index {} failed: {}; the log is kept until the next one", index,
+                  done->error);
+    return;
+  }
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(done->temp_path, ec);
+  if (!storage_->adopt_snapshot(done->metadata, done->temp_path)) {
+    spdlog::info("snapshot at index {} dropped: a newer one arrived while it was written", index);
+    return;
+  }
+  compact_log_behind(index, ec ? 0 : bytes, done->took.count());
+}
+
+void Node::compact_log_behind(raft::Index index, std::size_t bytes, int64_t background_ms) {
+  uint64_t keep = std::min(kCatchUpEntries, std::max<uint64_t>(1, options_.config.snapshot_count));
+  if (index > keep && index - keep >= storage_->first_index()) storage_->compact(index - keep);
+  spdlog::info("snapshot taken at index {} ({} bytes{}); log kept from index {}", index, bytes,
+               background_ms > 0 ? fmt::format(", written in {} ms beside the loop", background_ms)
+                                 : std::string(),
                storage_->first_index());
-  // Building the image allocated a few store-sized buffers, now freed; glibc keeps freed memory in
-  // its arenas (one per thread that ever allocated, and gRPC has many), so without this a member
-  // holds about 1.5x its live heap for good (bench/kv, 100k keys: 170-190 MB -> 114 MB per member).
-  // Once per --snapshot-count entries, next to the snapshot's own cost, it is cheap.
-  malloc_trim(0);
 }
 
 void Node::sync_peers() {

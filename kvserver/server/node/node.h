@@ -9,7 +9,8 @@
 // (steps messages, queues proposals), proposes the queued writes as one batch (group commit), then
 // per Ready: sends messages (a leader before its fsync, thesis §10.2.1), persists with one fsync,
 // sends persisted_messages, installs a snapshot, applies committed entries, serves read states,
-// advance()s, and takes a snapshot every --snapshot-count applied entries.
+// advance()s, and takes a snapshot every --snapshot-count applied entries - written by a forked
+// child (snapshot_writer.h) while the loop goes on, and adopted by the loop once it is durable.
 // Applying on the loop thread keeps committed - applied at zero in steady state; the 5000-entry
 // backpressure bound matters after a restart, when the whole log tail is re-applied.
 //
@@ -44,6 +45,7 @@
 #include "kvserver/server/node/peer_service.h"
 #include "kvserver/server/node/peer_transport.h"
 #include "kvserver/server/node/proposal_registry.h"
+#include "kvserver/server/node/snapshot_writer.h"
 #include "kvserver/server/node_api.h"
 #include "kvserver/server/tls.h"
 #include "kvserver/storage/storage.h"
@@ -136,6 +138,8 @@ class Node final : public NodeApi {
   void maybe_publish(int64_t now_ms);
   void maybe_revoke_expired_leases(int64_t now_ms);
   void maybe_snapshot();
+  void finish_snapshot();
+  void compact_log_behind(raft::Index index, std::size_t bytes, int64_t background_ms);
   void maybe_report_ready();
   void advance_first_election();
   void sync_peers();
@@ -162,6 +166,7 @@ class Node final : public NodeApi {
   ProposalRegistry registry_;
   PeerService peer_service_;
   std::unique_ptr<PeerTransport> transport_;
+  SnapshotWriter snapshot_writer_;  // loop thread only
 
   // Shared with other threads.
   std::atomic<uint64_t> leader_{0};

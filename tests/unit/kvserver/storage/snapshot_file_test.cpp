@@ -79,3 +79,22 @@ TEST_CASE("old snapshot files and leftover temp files are removed", "[snapshot_f
   CHECK_FALSE(std::filesystem::exists(store->path_for(7, 100)));
   CHECK(std::filesystem::exists(store->path_for(7, 200)));
 }
+
+TEST_CASE("write_snapshot_file writes the same bytes as encode_snapshot_file, or says why not",
+          "[snapshot_file]") {
+  TempDir t;
+  const raft::Snapshot s = sample();
+  const std::string path = t.sub("written.snap.tmp");
+  REQUIRE(write_snapshot_file(path, s.metadata, s.data));
+  CHECK(slurp(path) == encode_snapshot_file(s));
+  CHECK(storage_test::mode_of(path) == 0600);
+  auto back = decode_snapshot_file(slurp(path), path);
+  REQUIRE(back);
+  CHECK(*back == s);
+
+  // An error, not a stop: this runs in the snapshot writer's child.
+  const std::string missing = t.sub("no-such-dir/x.snap.tmp");
+  auto st = write_snapshot_file(missing, s.metadata, s.data);
+  REQUIRE_FALSE(st);
+  CHECK_THAT(st.error().message, Catch::Contains(missing) && Catch::Contains("No such file"));
+}

@@ -143,3 +143,42 @@ TEST_CASE("a crash between writing a snapshot file and marking it keeps the olde
   CHECK((*s)->snapshot().value.data == "older");
   CHECK((*s)->entries(1, 21, UINT64_MAX).value == make_entries(1, 20, 1));
 }
+
+TEST_CASE("a snapshot file written elsewhere is adopted, unless it is no longer news",
+          "[storage]") {
+  TempDir t;
+  const StorageOptions o{t.sub("data"), 4096, true};
+  const raft::ConfState cs{{1, 2, 3}, {}};
+  auto s = Storage::open(o);
+  REQUIRE(s);
+  (*s)->set_conf_state(cs);
+  (*s)->save({3, 1, 60}, make_entries(1, 60, 3));
+
+  // Written to the temp path (as the node's forked writer does), then adopted: renamed into place
+  // and named by the WAL, so a restart finds it.
+  const raft::SnapshotMetadata at40{40, 3, cs};
+  const std::string tmp40 = (*s)->snapshots().temp_path_for(3, 40);
+  REQUIRE(write_snapshot_file(tmp40, at40, "image at 40"));
+  CHECK((*s)->adopt_snapshot(at40, tmp40));
+  CHECK_FALSE(std::filesystem::exists(tmp40));
+  CHECK(std::filesystem::exists((*s)->snapshots().path_for(3, 40)));
+  CHECK((*s)->snapshot_metadata() == at40);
+  CHECK((*s)->snapshot().value.data == "image at 40");  // read back from the file
+
+  // Not news: at or below the current snapshot, beyond the log, or a term the log does not have.
+  // Each is refused and its file removed.
+  for (const raft::SnapshotMetadata& stale :
+       {raft::SnapshotMetadata{30, 3, cs}, raft::SnapshotMetadata{61, 3, cs},
+        raft::SnapshotMetadata{50, 2, cs}}) {
+    const std::string tmp = (*s)->snapshots().temp_path_for(stale.term, stale.index);
+    REQUIRE(write_snapshot_file(tmp, stale, "stale"));
+    CHECK_FALSE((*s)->adopt_snapshot(stale, tmp));
+    CHECK_FALSE(std::filesystem::exists(tmp));
+    CHECK((*s)->snapshot_metadata() == at40);
+  }
+
+  s = Storage::open(o);
+  REQUIRE(s);
+  CHECK((*s)->snapshot().value == raft::Snapshot{at40, "image at 40"});
+  CHECK((*s)->last_index() == 60);
+}
