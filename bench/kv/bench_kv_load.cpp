@@ -37,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
 
 #include "kvserver/api/etcdserverpb/rpc.grpc.pb.h"
@@ -260,6 +261,9 @@ double percentile_ms(const std::vector<uint32_t>& sorted_us, double p) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As kvserver does (server/main.cpp): Debian's abseil keeps absl::Mutex's deadlock detector on,
+  // which costs the load generator CPU it shares with the servers under test.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   Options o = parse(argc, argv);
   o.threads = std::min(o.threads, o.clients);  // workers index clients by the threads really used
   grpc::SslCredentialsOptions ssl;
