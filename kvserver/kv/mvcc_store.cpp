@@ -74,7 +74,7 @@ void MvccStore::visit(std::string_view key, std::string_view range_end, int64_t 
   }
 }
 
-KeyValue MvccStore::put(std::string_view key, std::string value, int64_t lease, int64_t rev) {
+const Version& MvccStore::put(std::string_view key, std::string value, int64_t lease, int64_t rev) {
   if (rev != current_ + 1) die("put at a revision other than current+1");
   auto it = keys_.find(key);
   if (it == keys_.end()) {
@@ -97,7 +97,7 @@ KeyValue MvccStore::put(std::string_view key, std::string value, int64_t lease, 
   bytes_ += sizeof(Version) + v.value.size() + kLogEntryBytes;
   versions.push_back(std::move(v));
   log_.push_back({rev, it});
-  return to_kv(it->first, versions.back());
+  return versions.back();
 }
 
 std::optional<KeyValue> MvccStore::remove(std::string_view key, int64_t rev) {

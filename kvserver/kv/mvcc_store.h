@@ -74,8 +74,9 @@ class MvccStore {
              const std::function<bool(const std::string&, const Version&)>& fn) const;
 
   // Writes at `rev`, which must be current_revision()+1 (CHECKed); visible to get/visit at `rev`
-  // at once, and to everyone once commit(rev) runs. put returns the written key-value.
-  KeyValue put(std::string_view key, std::string value, int64_t lease, int64_t rev);
+  // at once, and to everyone once commit(rev) runs. put returns the written version (valid until
+  // the key's next write); to_kv() makes a KeyValue of it for a caller that needs one.
+  const Version& put(std::string_view key, std::string value, int64_t lease, int64_t rev);
   // Deletes `key` at `rev` if it is live; returns its last version, or nothing if it was not live.
   std::optional<KeyValue> remove(std::string_view key, int64_t rev);
   void commit(int64_t rev);
