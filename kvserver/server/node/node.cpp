@@ -632,7 +632,7 @@ void Node::maybe_snapshot() {
     std::string data = encode_state({std::move(membership), store_.snapshot()});
     std::size_t bytes = data.size();
     storage_->create_snapshot(applied, meta.conf_state, std::move(data));
-    compact_log_behind(applied, bytes, 0);
+    compact_log_behind(applied, bytes, ", on the loop");
     // Building the image allocated store-sized buffers, now freed; glibc keeps freed memory in its
     // arenas (one per thread that ever allocated, and gRPC has many), so without this a member
     // would hold about 1.5x its live heap for good.
@@ -655,15 +655,16 @@ void Node::finish_snapshot() {
     spdlog::info("snapshot at index {} dropped: a newer one arrived while it was written", index);
     return;
   }
-  compact_log_behind(index, ec ? 0 : bytes, done->took.count());
+  compact_log_behind(
+      index, ec ? 0 : bytes,
+      fmt::format(", written in {} ms beside the loop, which fork() paused {:.1f} ms",
+                  done->took.count(), done->fork_pause.count() / 1000.0));
 }
 
-void Node::compact_log_behind(raft::Index index, std::size_t bytes, int64_t background_ms) {
+void Node::compact_log_behind(raft::Index index, std::size_t bytes, const std::string& how) {
   uint64_t keep = std::min(kCatchUpEntries, std::max<uint64_t>(1, options_.config.snapshot_count));
   if (index > keep && index - keep >= storage_->first_index()) storage_->compact(index - keep);
-  spdlog::info("snapshot taken at index {} ({} bytes{}); log kept from index {}", index, bytes,
-               background_ms > 0 ? fmt::format(", written in {} ms beside the loop", background_ms)
-                                 : std::string(),
+  spdlog::info("snapshot taken at index {} ({} bytes{}); log kept from index {}", index, bytes, how,
                storage_->first_index());
 }
 

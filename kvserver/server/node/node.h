@@ -139,7 +139,7 @@ class Node final : public NodeApi {
   void maybe_revoke_expired_leases(int64_t now_ms);
   void maybe_snapshot();
   void finish_snapshot();
-  void compact_log_behind(raft::Index index, std::size_t bytes, int64_t background_ms);
+  void compact_log_behind(raft::Index index, std::size_t bytes, const std::string& how);
   void maybe_report_ready();
   void advance_first_election();
   void sync_peers();

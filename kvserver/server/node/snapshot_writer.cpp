@@ -67,6 +67,8 @@ bool SnapshotWriter::start(const raft::SnapshotMetadata& metadata, std::string t
     return false;
   }
   if (pid == 0) run_child(parent, fds[1], metadata, temp_path, build);
+  fork_pause_ = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - started);
   ::close(fds[1]);
   ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
   pid_ = pid;
@@ -90,6 +92,7 @@ SnapshotWriter::Finished SnapshotWriter::reap(int wait_status) {
   Finished f;
   f.metadata = metadata_;
   f.temp_path = temp_path_;
+  f.fork_pause = fork_pause_;
   f.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                  started_);
   // The child has exited, so the pipe holds all it wrote and then EOF.
