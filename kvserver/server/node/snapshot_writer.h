@@ -13,11 +13,11 @@
 //   poll()   (the loop, every tick) reaps a finished child without blocking: the caller then
 //            has the Storage adopt the file (rename + WAL marker + compaction) on success.
 //
-// The child runs at a lower CPU priority (nice 10): serving requests comes first, and a snapshot
-// that takes longer only delays log compaction. It closes every inherited descriptor but stderr
-// and its result pipe, so a port or peer connection the parent closes is really closed, and it
-// dies with the thread that forked it (PR_SET_PDEATHSIG), so a killed member's child cannot keep
-// its ports or data dir busy. One child at a time.
+// The child runs only on otherwise idle CPU (SCHED_IDLE; nice 10 if that is refused): serving
+// requests comes first, and a snapshot that takes longer only delays log compaction. It closes
+// every inherited descriptor but stderr and its result pipe, so a port or peer connection the
+// parent closes is really closed, and it dies with the thread that forked it (PR_SET_PDEATHSIG), so
+// a killed member's child cannot keep its ports or data dir busy. One child at a time.
 //
 // Thread-safety: none; the node loop's thread only (the one that forks is the one that reaps).
 #pragma once

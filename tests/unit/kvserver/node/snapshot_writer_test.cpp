@@ -3,6 +3,7 @@
 #include "kvserver/server/node/snapshot_writer.h"
 
 #include <poll.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -113,4 +114,19 @@ TEST_CASE("the child holds none of the parent's descriptors, and cancel() ends i
   CHECK_FALSE(w.busy());
   CHECK_FALSE(w.poll());
   CHECK_FALSE(std::filesystem::exists(tmp));
+}
+
+TEST_CASE("the child builds the image on idle CPU only", "[snapshot_writer]") {
+  TempDir t;
+  SnapshotWriter w;
+  std::string error;
+  const std::string tmp = t.sub("f.snap.tmp");
+  // `build` runs in the child, after it has lowered itself: report the policy it runs under.
+  REQUIRE(w.start(
+      kMeta, tmp, [] { return std::to_string(::sched_getscheduler(0)); }, &error));
+  REQUIRE(wait_done(w).ok);
+  auto snap = storage::decode_snapshot_file(storage_test::slurp(tmp), tmp);
+  REQUIRE(snap);
+  CHECK(snap->data == std::to_string(SCHED_IDLE));
+  CHECK(::sched_getscheduler(0) == SCHED_OTHER);  // the parent is untouched
 }
