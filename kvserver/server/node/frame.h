@@ -1,4 +1,4 @@
-// Frame: one item in a RaftPeer.Stream MessageBatch (kvserver/api/raftpb/peer.proto). The proto
+// Frame: one item in a RaftPeer.Push MessageBatch (kvserver/api/raftpb/peer.proto). The proto
 // carries opaque bytes; the node puts one tagged frame in each:
 //   'r' + raft codec Message      a Raft message (the common case)
 //   'p' + Forward                 a follower's proposal handed to the leader (Raft core has no

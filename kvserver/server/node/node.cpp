@@ -105,13 +105,13 @@ Node::Node(NodeOptions options, std::unique_ptr<storage::Storage> storage, uint6
       election_ms_(options_.config.election_timeout_ms),
       storage_(std::move(storage)),
       store_(kv::KvStore::Options{{}, (options_.config.election_timeout_ms * 3 / 2 + 999) / 1000}),
-      peer_service_(
-          PeerServiceCallbacks{[this] { return id_; }, [this] { return membership_.cluster_id(); },
-                               [this](uint64_t from, Frame f) { on_frame(from, std::move(f)); },
-                               [this](uint64_t member) {
-                                 std::lock_guard lock(removed_ids_mu_);
-                                 return removed_ids_.count(member) > 0;
-                               }}) {
+      peer_service_(PeerServiceCallbacks{
+          [this] { return id_; }, [this] { return membership_.cluster_id(); },
+          [this](uint64_t from, std::vector<Frame> frames) { on_frames(from, std::move(frames)); },
+          [this](uint64_t member) {
+            std::lock_guard lock(removed_ids_mu_);
+            return removed_ids_.count(member) > 0;
+          }}) {
   transport_ = std::make_unique<PeerTransport>(
       id_, options_.dial,
       TransportCallbacks{
@@ -226,27 +226,40 @@ void Node::submit(std::function<void()> task) {
   if (was_empty) cv_.notify_one();
 }
 
-void Node::on_frame(uint64_t from, Frame frame) {
-  if (auto* m = std::get_if<raft::Message>(&frame)) {
-    submit([this, m = std::move(*m)] { raw_->step(m); });
-  } else if (auto* fw = std::get_if<Forward>(&frame)) {
-    submit([this, from, fw = std::move(*fw)] {
+void Node::on_frames(uint64_t from, std::vector<Frame> frames) {
+  // A Reject is answered here (the registry is thread-safe); the rest of the batch goes to the
+  // loop as ONE task: one wakeup per received batch, not one per raft message.
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    if (auto* rj = std::get_if<Reject>(&frames[i])) {
+      if (auto cb = registry_.take(rj->request_id)) (*cb)(Outcome{rj->error, {}, 0, {}});
+    } else {
+      if (kept != i) frames[kept] = std::move(frames[i]);
+      ++kept;
+    }
+  }
+  if (kept == 0) return;
+  frames.erase(frames.begin() + static_cast<std::ptrdiff_t>(kept), frames.end());
+  submit([this, from, frames = std::move(frames)]() mutable {
+    for (auto& frame : frames) {
+      if (auto* m = std::get_if<raft::Message>(&frame)) {
+        raw_->step(*m);
+        continue;
+      }
+      auto& fw = std::get<Forward>(frame);
       if (fw.conf_change) {
         raft::ConfChange cc;
         if (raft::decode_conf_change(fw.data, &cc)) local_propose_conf(cc, fw.request_id, from);
-        return;
+        continue;
       }
       if (!is_leader_.load()) {
         fail_request(fw.request_id, from, {ApiCode::kUnavailable, "etcdserver: leader changed"});
-        return;
+        continue;
       }
-      batch_.push_back(fw.data);
+      batch_.push_back(std::move(fw.data));
       batch_ids_.emplace_back(fw.request_id, from);  // the origin waits for it, not us
-    });
-  } else {
-    auto rj = std::get<Reject>(std::move(frame));
-    if (auto cb = registry_.take(rj.request_id)) (*cb)(Outcome{rj.error, {}, 0, {}});
-  }
+    }
+  });
 }
 
 void Node::run() {

@@ -122,7 +122,7 @@ class Node final : public NodeApi {
   std::optional<ApiError> admission_check(std::size_t request_bytes) const;
   uint64_t propose_command(Command c, ProposalRegistry::Callback cb);  // returns request id
   void propose_conf(raft::ConfChange cc, ProposalRegistry::Callback cb);
-  void on_frame(uint64_t from, Frame frame);
+  void on_frames(uint64_t from, std::vector<Frame> frames);  // one received batch, in order
 
   // Loop thread (node.cpp).
   void run();

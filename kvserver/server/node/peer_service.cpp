@@ -32,32 +32,52 @@ std::string PeerService::check_sender(uint64_t cluster_id, uint64_t from, uint64
   return "";
 }
 
-grpc::Status PeerService::Stream(
-    grpc::ServerContext* /*context*/,
-    grpc::ServerReaderWriter<raftpb::BatchAck, raftpb::MessageBatch>* stream) {
-  raftpb::MessageBatch batch;
-  while (stream->Read(&batch)) {
-    raftpb::BatchAck ack;
-    ack.set_seq(batch.seq());
-    if (std::string why = check_sender(batch.cluster_id(), batch.from(), batch.to());
-        !why.empty()) {
-      spdlog::warn("refusing raft stream from {:x}: {}", batch.from(), why);
-      ack.set_error(why);
-      stream->Write(ack);
-      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, why);
+// One Push stream. OnReadDone runs on a gRPC thread and must not block: on_frames only queues.
+class PeerService::PushReactor final : public grpc::ServerReadReactor<raftpb::MessageBatch> {
+ public:
+  PushReactor(const PeerService* service, raftpb::PushSummary* summary)
+      : service_(service), summary_(summary) {
+    StartRead(&batch_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the sender half-closed, or the stream is gone
+      Finish(grpc::Status::OK);
+      return;
     }
-    for (const auto& bytes : batch.messages()) {
+    if (std::string why = service_->check_sender(batch_.cluster_id(), batch_.from(), batch_.to());
+        !why.empty()) {
+      spdlog::warn("refusing raft stream from {:x}: {}", batch_.from(), why);
+      Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, why));
+      return;
+    }
+    std::vector<Frame> frames;
+    frames.reserve(batch_.messages_size());
+    for (const auto& bytes : batch_.messages()) {
       auto frame = decode_frame(bytes);
       if (!frame) {
-        ack.set_error("malformed frame");
-        stream->Write(ack);
-        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "malformed frame");
+        spdlog::warn("refusing raft stream from {:x}: malformed frame", batch_.from());
+        Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "malformed frame"));
+        return;
       }
-      callbacks_.on_frame(batch.from(), std::move(*frame));
+      frames.push_back(std::move(*frame));
     }
-    if (!stream->Write(ack)) break;
+    summary_->set_seq(batch_.seq());
+    service_->callbacks_.on_frames(batch_.from(), std::move(frames));
+    StartRead(&batch_);
   }
-  return grpc::Status::OK;
+
+  void OnDone() override { delete this; }
+
+ private:
+  const PeerService* const service_;
+  raftpb::PushSummary* const summary_;
+  raftpb::MessageBatch batch_;
+};
+
+grpc::ServerReadReactor<raftpb::MessageBatch>* PeerService::Push(
+    grpc::CallbackServerContext* /*context*/, raftpb::PushSummary* summary) {
+  return new PushReactor(this, summary);
 }
 
 grpc::Status PeerService::Snapshot(grpc::ServerContext* /*context*/,
@@ -111,7 +131,9 @@ grpc::Status PeerService::Snapshot(grpc::ServerContext* /*context*/,
     return grpc::Status::OK;
   }
   m.snapshot.data = std::move(data);
-  callbacks_.on_frame(from, Frame(std::move(m)));
+  std::vector<Frame> frames;
+  frames.emplace_back(std::move(m));
+  callbacks_.on_frames(from, std::move(frames));
   return grpc::Status::OK;
 }
 

@@ -1,14 +1,17 @@
 // PeerService: the listening side of the peer port (RaftPeer in kvserver/api/raftpb/peer.proto).
 //
-// Stream: every MessageBatch is checked (cluster id, addressed to this member), its frames decoded
-// and handed to on_frame in order, then acknowledged by seq. A batch for another cluster or member
-// gets an ack with `error` and the stream ends: two clusters sharing addresses never mix traffic.
+// Push: every MessageBatch is checked (cluster id, addressed to this member), its frames decoded
+// and handed to on_frames in order, all frames of one batch in one call (one wakeup of the node
+// loop per batch, not per frame). Nothing is answered per batch (peer.proto says why). A batch for
+// another cluster or member, or with a malformed frame, ends the stream with FAILED_PRECONDITION
+// (INVALID_ARGUMENT) and the reason as the status message, nothing of that batch delivered: two
+// clusters sharing addresses never mix traffic.
 // A member that has not learned its cluster id yet (a joiner, cluster_id() == 0) accepts the
 // sender's. A batch from a member whose removal this member has applied is refused with
 // kRemovedMemberError (etcd's rafthttp does the same): a removed member that missed the commit of
 // its own removal - Raft sends it nothing once the leader has applied it - learns it this way.
 // Snapshot: chunks must arrive at consecutive offsets, total_bytes and the sha256 on the last one
-// must match; only then is the whole raft kSnap message (data restored) handed to on_frame.
+// must match; only then is the whole raft kSnap message (data restored) handed to on_frames.
 //
 // Thread-safety: gRPC calls the handlers from its threads; the callbacks must be thread-safe.
 #pragma once
@@ -16,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
@@ -24,29 +28,36 @@
 
 namespace kvserver::node {
 
-// The ack error that tells a member it was removed (the refusing side applied the removal).
+// The refusal (status message of Push, error of SnapshotAck) that tells a member it was removed
+// (the refusing side applied the removal). Senders compare the text: keep it stable.
 inline constexpr const char* kRemovedMemberError =
     "the member has been permanently removed from the cluster";
 
 struct PeerServiceCallbacks {
   std::function<uint64_t()> self_id;
   std::function<uint64_t()> cluster_id;
-  std::function<void(uint64_t from, Frame frame)> on_frame;
-  std::function<bool(uint64_t member)> was_removed;  // optional
+  std::function<void(uint64_t from, std::vector<Frame> frames)> on_frames;  // in arrival order
+  std::function<bool(uint64_t member)> was_removed;                         // optional
 };
 
-class PeerService final : public raftpb::RaftPeer::Service {
+// Push runs on gRPC's callback API (a reactor per stream, called on gRPC's own threads): a sync
+// handler parks a thread per stream and costs a thread handoff - a futex wake and a context
+// switch - per batch, which profiles showed as the largest part of the peer path. Snapshot stays
+// synchronous: it is rare and big, and checks its chunks at leisure.
+class PeerService final
+    : public raftpb::RaftPeer::WithCallbackMethod_Push<raftpb::RaftPeer::Service> {
  public:
   explicit PeerService(PeerServiceCallbacks callbacks) : callbacks_(std::move(callbacks)) {}
 
-  grpc::Status Stream(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<raftpb::BatchAck, raftpb::MessageBatch>* stream) override;
+  grpc::ServerReadReactor<raftpb::MessageBatch>* Push(grpc::CallbackServerContext* context,
+                                                      raftpb::PushSummary* summary) override;
   grpc::Status Snapshot(grpc::ServerContext* context,
                         grpc::ServerReader<raftpb::SnapshotChunk>* reader,
                         raftpb::SnapshotAck* ack) override;
 
  private:
+  class PushReactor;
+
   // Empty when the sender may talk to us; otherwise why not.
   std::string check_sender(uint64_t cluster_id, uint64_t from, uint64_t to) const;
 

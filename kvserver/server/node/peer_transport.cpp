@@ -25,8 +25,7 @@ std::string sha256(std::string_view data) {
 
 }  // namespace
 
-// One remote member: a writer thread owning the stream, a reader thread per stream for the acks,
-// and at most one snapshot thread.
+// One remote member: a writer thread owning the stream, and at most one snapshot thread.
 class PeerSender {
  public:
   PeerSender(uint64_t self_id, uint64_t peer_id, std::vector<std::string> urls,
@@ -52,19 +51,27 @@ class PeerSender {
   }
 
   void set_urls(std::vector<std::string> urls) {
-    std::lock_guard lock(mu_);
-    if (urls == urls_) return;
-    urls_ = std::move(urls);
-    if (ctx_) ctx_->TryCancel();  // redial the new address
+    {
+      std::lock_guard lock(mu_);
+      if (urls == urls_) return;
+      urls_ = std::move(urls);
+      redial_ = true;
+      if (ctx_) ctx_->TryCancel();  // unblocks a Write stuck on the old address
+    }
+    cv_.notify_all();
   }
 
   bool enqueue(std::string frame) {
+    bool was_empty;
     {
       std::lock_guard lock(mu_);
       if (queue_.size() >= kMaxQueuedFrames) return false;
+      was_empty = queue_.empty();
       queue_.push_back(std::move(frame));
     }
-    cv_.notify_all();
+    // The writer sleeps only on an empty queue and takes all it finds: one wakeup per burst of
+    // frames (a Ready's worth), not a futex call per frame.
+    if (was_empty) cv_.notify_one();
     return true;
   }
 
@@ -93,7 +100,8 @@ class PeerSender {
     std::shared_ptr<grpc::ChannelCredentials> creds =
         dial_ ? dial_->current() : grpc::InsecureChannelCredentials();
     grpc::ChannelArguments args;
-    // Notice a silent peer (no RST: host gone, partition) within seconds, not at TCP's pace.
+    // Notice a silent peer (no RST: host gone, partition) within seconds, not at TCP's pace: the
+    // call then fails, and with it our next Write (there are no acks whose silence would tell).
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
     args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
     args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
@@ -106,47 +114,56 @@ class PeerSender {
   }
 
   void write_loop() {
-    using Stream = grpc::ClientReaderWriter<raftpb::MessageBatch, raftpb::BatchAck>;
     std::unique_ptr<raftpb::RaftPeer::Stub> stub;
-    std::unique_ptr<Stream> stream;
-    std::thread reader;
+    std::unique_ptr<grpc::ClientWriter<raftpb::MessageBatch>> stream;
+    raftpb::PushSummary summary;
     uint64_t seq = 0;
-    auto close_stream = [&](bool report) {
-      if (stream) {
-        {
-          std::lock_guard lock(mu_);
-          if (ctx_) ctx_->TryCancel();
-        }
-        if (reader.joinable()) reader.join();
-        stream->Finish().ok();  // the status was logged by whoever saw the failure
-        stream.reset();
+    raftpb::MessageBatch mb;  // the batch being sent; no messages when there is none
+    bool retried = false;     // mb has already failed once, on a stream that had worked
+    // Ends the stream. Finish() does not wait: the call has failed, or is cancelled here.
+    auto end_stream = [&](bool cancel) {
+      if (!stream) return grpc::Status::OK;
+      if (cancel) {
         std::lock_guard lock(mu_);
-        ctx_.reset();
-        queue_.clear();  // Raft resends what still matters
+        if (ctx_) ctx_->TryCancel();
       }
-      if (report) callbacks_->on_unreachable(peer_id_);
+      grpc::Status st = stream->Finish();
+      stream.reset();
+      std::lock_guard lock(mu_);
+      ctx_.reset();
+      return st;
+    };
+    auto drop_all_and_wait = [&] {
+      mb.clear_messages();
+      retried = false;
+      std::unique_lock lock(mu_);
+      queue_.clear();  // Raft resends what still matters
+      cv_.wait_for(lock, kRedialBackoff, [&] { return stop_; });
     };
     for (;;) {
-      std::vector<std::string> batch;
-      {
+      if (mb.messages_size() == 0) {
         std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return stop_ || !queue_.empty() || broken_; });
+        cv_.wait(lock, [&] { return stop_ || redial_ || !queue_.empty(); });
         if (stop_) break;
-        if (broken_) {
-          broken_ = false;
+        if (redial_) {
+          // New URLs: the next batch goes on a fresh stream; what is queued is kept.
+          redial_ = false;
           lock.unlock();
-          close_stream(true);
-          std::unique_lock relock(mu_);
-          cv_.wait_for(relock, kRedialBackoff, [&] { return stop_; });
+          end_stream(true);
           continue;
+        }
+        std::size_t bytes = 0;
+        while (!queue_.empty() && mb.messages_size() < static_cast<int>(kMaxBatchFrames) &&
+               bytes < kMaxBatchBytes) {
+          bytes += queue_.front().size();
+          mb.add_messages(std::move(queue_.front()));
+          queue_.pop_front();
         }
       }
       if (!stream) {
         auto channel = dial();
         if (!channel) {
-          std::unique_lock lock(mu_);
-          queue_.clear();
-          cv_.wait_for(lock, kRedialBackoff, [&] { return stop_; });
+          drop_all_and_wait();
           continue;
         }
         stub = raftpb::RaftPeer::NewStub(channel);
@@ -154,58 +171,50 @@ class PeerSender {
         grpc::ClientContext* raw_ctx = ctx.get();
         {
           std::lock_guard lock(mu_);
+          if (stop_) break;
           ctx_ = std::move(ctx);
-          acked_ = 0;
-          broken_ = false;
+          redial_ = false;  // this stream already goes to the latest URLs
         }
-        stream = stub->Stream(raw_ctx);
+        stream = stub->Push(raw_ctx, &summary);
         seq = 0;
-        reader = std::thread([this, s = stream.get()] { read_acks(s); });
       }
-      {
-        std::unique_lock lock(mu_);
-        // In-flight cap: wait for acks before pushing more.
-        cv_.wait(lock, [&] { return stop_ || broken_ || seq - acked_ < kMaxInflightBatches; });
-        if (stop_) break;
-        if (broken_) continue;
-        std::size_t bytes = 0;
-        while (!queue_.empty() && batch.size() < kMaxBatchFrames && bytes < kMaxBatchBytes) {
-          bytes += queue_.front().size();
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
-      }
-      if (batch.empty()) continue;
-      raftpb::MessageBatch mb;
       mb.set_cluster_id(callbacks_->cluster_id());
       mb.set_from(self_id_);
       mb.set_to(peer_id_);
       mb.set_seq(++seq);
-      for (auto& f : batch)
-        mb.add_messages(std::move(f));
-      if (!stream->Write(mb)) {
+      if (stream->Write(mb)) {
+        mb.clear_messages();
+        retried = false;
+        continue;
+      }
+      // The stream is gone: the peer went away or refused us, a keepalive timed out, or we
+      // cancelled (stop, new URLs).
+      const bool had_worked = seq > 1;
+      grpc::Status st = end_stream(false);
+      const bool refused = st.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
+                           st.error_code() == grpc::StatusCode::INVALID_ARGUMENT;
+      if (refused) {
+        spdlog::warn("peer {:x} refused our stream: {}", peer_id_, st.error_message());
+        if (callbacks_->on_refused) callbacks_->on_refused(peer_id_, st.error_message());
+      } else if (st.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+        spdlog::warn("peer {:x} has no RaftPeer.Push: it runs an older kvserver; upgrade it",
+                     peer_id_);
+      }
+      callbacks_->on_unreachable(peer_id_);
+      {
         std::lock_guard lock(mu_);
-        broken_ = true;
+        if (stop_) break;
       }
-    }
-    close_stream(false);
-  }
-
-  void read_acks(grpc::ClientReaderWriter<raftpb::MessageBatch, raftpb::BatchAck>* s) {
-    raftpb::BatchAck ack;
-    while (s->Read(&ack)) {
-      if (!ack.error().empty()) {
-        spdlog::warn("peer {:x} refused our stream: {}", peer_id_, ack.error());
-        if (callbacks_->on_refused) callbacks_->on_refused(peer_id_, ack.error());
-        break;
+      if (!refused && had_worked && !retried) {
+        // Most often a stream that broke while idle (the peer restarted): this batch never left,
+        // so it goes once more, at once, on a fresh stream rather than being lost - a candidate's
+        // vote request to that peer would otherwise wait a whole election timeout.
+        retried = true;
+        continue;
       }
-      std::lock_guard lock(mu_);
-      acked_ = ack.seq();
-      cv_.notify_all();
+      drop_all_and_wait();
     }
-    std::lock_guard lock(mu_);
-    broken_ = true;
-    cv_.notify_all();
+    end_stream(true);
   }
 
   void snapshot_once(raft::Message m) {
@@ -270,8 +279,7 @@ class PeerSender {
   const TransportCallbacks* const callbacks_;
   std::deque<std::string> queue_;
   bool stop_ = false;
-  bool broken_ = false;
-  uint64_t acked_ = 0;
+  bool redial_ = false;  // set_urls changed the address: the writer starts a fresh stream
   std::unique_ptr<grpc::ClientContext> ctx_;
   std::unique_ptr<grpc::ClientContext> snap_ctx_;
   bool snap_busy_ = false;

@@ -1,13 +1,21 @@
 // PeerTransport: the dialing side of the peer port. One PeerSender per remote member keeps one
-// long-lived RaftPeer.Stream (peer.proto) and pushes frames (frame.h) in order, batched (up to
-// kMaxBatchFrames / kMaxBatchBytes per MessageBatch) with at most kMaxInflightBatches
-// unacknowledged batches (pipelined appends without unbounded buffering). A snapshot message goes
+// long-lived RaftPeer.Push stream (peer.proto) and pushes frames (frame.h) in order, batched (up to
+// kMaxBatchFrames / kMaxBatchBytes per MessageBatch), from one thread per peer. What is in flight
+// is bounded by HTTP/2 flow control (Write blocks while the receiver's window is full), the queue
+// behind it by kMaxQueuedFrames: pipelined appends without unbounded buffering, and without a
+// per-batch ack (and the reader thread and wakeups it cost). A snapshot message goes
 // on its own RaftPeer.Snapshot client stream in kSnapshotChunkBytes chunks with a sha256 on the
 // last one, so it never holds up heartbeats.
 //
 // Failures are reported, never retried message by message: Raft resends what matters. When a
 // stream breaks (peer down, TLS refused, cluster mismatch) the queued frames are dropped,
-// on_unreachable(peer) is called, and the sender redials after a short backoff. A full queue drops
+// on_unreachable(peer) is called, and the sender redials after a short backoff. With no acks, a
+// break is seen by the next Write failing (gRPC fails the call on a reset, on the receiver ending
+// it, and on a keepalive timeout for a silent peer); Raft never leaves a stream it needs idle for
+// long (the leader's heartbeats, a follower's answers, a candidate's campaigns), so every break
+// is noticed. A batch whose Write failed on a stream that had worked (most often one that broke
+// while idle) is tried once more on a fresh stream. The receiver's refusal (FAILED_PRECONDITION
+// or INVALID_ARGUMENT, from Finish()) also goes to on_refused(peer, reason). A full queue drops
 // the new frame (and reports unreachable). A snapshot's outcome goes to on_snapshot(peer, ok).
 //
 // Channels are dialed with PeerDialCredentials::current() at (re)connect time, so a SIGHUP reload
@@ -36,7 +44,6 @@ namespace kvserver::node {
 
 constexpr std::size_t kMaxBatchFrames = 256;
 constexpr std::size_t kMaxBatchBytes = 1 << 20;
-constexpr uint64_t kMaxInflightBatches = 64;
 constexpr std::size_t kMaxQueuedFrames = 8192;
 constexpr std::size_t kSnapshotChunkBytes = 1 << 20;
 
@@ -44,7 +51,7 @@ struct TransportCallbacks {
   std::function<void(uint64_t peer)> on_unreachable;
   std::function<void(uint64_t peer, bool delivered)> on_snapshot;
   std::function<uint64_t()> cluster_id;  // stamped on every batch
-  std::function<void(uint64_t peer, const std::string& error)> on_refused;  // optional
+  std::function<void(uint64_t peer, const std::string& reason)> on_refused;  // optional
 };
 
 class PeerSender;
@@ -62,7 +69,8 @@ class PeerTransport {
   void remove_peer(uint64_t id);
   bool has_peer(uint64_t id) const;
 
-  // Queues one encoded frame for `to`; false (and nothing sent) if `to` is unknown.
+  // Queues one encoded frame for `to`; false (and nothing sent) if `to` is unknown or its queue is
+  // full.
   bool send(uint64_t to, std::string frame);
   // Sends a kSnap message on the snapshot stream (one at a time per peer; a second while one is in
   // flight fails at once with on_snapshot(to, false)).
