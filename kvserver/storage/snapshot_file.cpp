@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -46,6 +47,34 @@ certs::Status write_all(int fd, std::string_view bytes, const std::string& path)
   return certs::ok_status();
 }
 
+// Writes `data` at `offset` a chunk at a time, starting each chunk's writeback as soon as it is
+// written and waiting for the one before: at most two chunks are ever dirty. Written in one go,
+// a 50 MB image sat dirty in the page cache until the final fsync, and on ext4 (data=ordered)
+// the next journal commit - which the WAL's fdatasync of a freshly allocated block forces - had
+// to write it all out first: the member's own log fsyncs stalled behind its snapshot (bench/kv:
+// Put p99 doubled while snapshots were written).
+certs::Status write_paced(int fd, std::uint64_t offset, std::string_view data,
+                          const std::string& path) {
+  constexpr std::size_t kChunk = 1 << 20;
+  std::uint64_t previous = offset;
+  std::size_t previous_len = 0;
+  while (!data.empty()) {
+    const std::size_t n = std::min(kChunk, data.size());
+    if (certs::Status st = write_all(fd, data.substr(0, n), path); !st) return st;
+    ::sync_file_range(fd, static_cast<off_t>(offset), static_cast<off_t>(n), SYNC_FILE_RANGE_WRITE);
+    if (previous_len > 0) {
+      ::sync_file_range(
+          fd, static_cast<off_t>(previous), static_cast<off_t>(previous_len),
+          SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    }
+    previous = offset;
+    previous_len = n;
+    offset += n;
+    data.remove_prefix(n);
+  }
+  return certs::ok_status();  // errors sync_file_range might see are reported by the final fsync
+}
+
 }  // namespace
 
 std::string encode_snapshot_file(const raft::Snapshot& snapshot) {
@@ -63,7 +92,7 @@ certs::Status write_snapshot_file(const std::string& path, const raft::SnapshotM
   std::string trailer;
   put_u32(trailer, crc32c::extend(crc32c::value(header), data.data(), data.size()));
   certs::Status st = write_all(fd, header, path);
-  if (st) st = write_all(fd, data, path);
+  if (st) st = write_paced(fd, header.size(), data, path);
   if (st) st = write_all(fd, trailer, path);
   if (st && ::fsync(fd) != 0) st = certs::Error("fsync " + path + ": " + std::strerror(errno));
   ::close(fd);
