@@ -6,8 +6,8 @@
 //   crc32c covers every byte before it.
 // A file is written as `<name>.tmp`, fsynced, renamed to `<name>`, and the directory fsynced: a
 // crash leaves either no file or a whole one under the final name (a stray .tmp is removed later).
-// The node writes its own snapshots in a forked child (write_snapshot_file into temp_path_for());
-// the Storage then adopts the finished file (storage.h) and does the rename.
+// The node writes its own snapshots in a forked child (write_snapshot_file, the same steps);
+// the Storage then adopts the finished file (storage.h).
 // Reading checks the magic, the lengths and the CRC; any mismatch is an Error naming the file.
 //
 // Thread-safety: none; one owner. Write/fsync failures are fail-stop (file_util.h).
@@ -27,9 +27,10 @@ std::string snapshot_file_name(raft::Term term, raft::Index index);
 std::string encode_snapshot_file(const raft::Snapshot& snapshot);
 certs::Result<raft::Snapshot> decode_snapshot_file(std::string_view bytes, const std::string& path);
 
-// Writes a whole snapshot file (metadata + data) to `path` (created 0600, truncated) and fsyncs it,
-// without the data being copied into one buffer first. Returns an Error naming `path` instead of
-// stopping the process: it runs in the snapshot writer's child, whose failure the node reports.
+// Writes a whole snapshot file (metadata + data) durably under `path` - `<path>.tmp` (0600),
+// fsync, rename, fsync of the directory - without copying the data into one buffer first.
+// Returns an Error naming the file instead of stopping the process: it runs in the snapshot
+// writer's child, whose failure the node reports.
 certs::Status write_snapshot_file(const std::string& path, const raft::SnapshotMetadata& metadata,
                                   std::string_view data);
 
@@ -48,7 +49,8 @@ class SnapshotStore {
   void save(const raft::Snapshot& snapshot);
   // Reads and verifies the snapshot the WAL's marker names.
   certs::Result<raft::Snapshot> load(const raft::SnapshotMetadata& metadata) const;
-  // Deletes snapshot files for indexes below `index` and leftover .tmp files. Returns the count.
+  // Deletes snapshot files for indexes below `index` and leftover .tmp files, without a directory
+  // fsync (a file that comes back after a crash is harmless). Returns the count.
   std::size_t remove_older_than(raft::Index index);
 
  private:

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -64,20 +65,20 @@ void Storage::mark_current(const raft::SnapshotMetadata& metadata, bool discard_
   snapshots_.remove_older_than(metadata.index);
 }
 
-bool Storage::adopt_snapshot(const raft::SnapshotMetadata& metadata, const std::string& temp_path) {
+bool Storage::adopt_snapshot(const raft::SnapshotMetadata& metadata, raft::Index compact_through) {
   const bool news =
       metadata.index > snapshot_metadata_.index && metadata.index + 1 >= wal_->first_index() &&
       metadata.index <= wal_->last_index() && wal_->term(metadata.index) == metadata.term;
   if (!news) {
-    ::unlink(temp_path.c_str());  // a leftover otherwise, until the next snapshot's clean-up
+    // Never the current snapshot's own file: that one has a different (term, index) name.
+    if (metadata.index != snapshot_metadata_.index) {
+      ::unlink(snapshots_.path_for(metadata.term, metadata.index).c_str());
+    }
     return false;
   }
-  const std::string path = snapshots_.path_for(metadata.term, metadata.index);
-  if (::rename(temp_path.c_str(), path.c_str()) != 0) {
-    fail_stop("rename " + temp_path + " to " + path, errno);
-  }
-  sync_dir(snapshots_.dir());
-  mark_current(metadata, /*discard_log=*/false);
+  wal_->mark_snapshot_and_compact(metadata, std::min(compact_through, metadata.index));
+  snapshot_metadata_ = metadata;
+  snapshots_.remove_older_than(metadata.index);
   return true;
 }
 

@@ -7,8 +7,9 @@
 //   save(hs, entries)          one Ready's hard state + entries, one fdatasync (group commit)
 //   apply_snapshot(snap)       a leader's snapshot from a Ready: replaces the whole log
 //   create_snapshot(i, cs, d)  the application's own snapshot at applied index i (log stays)
-//   adopt_snapshot(meta, tmp)  the same, for a snapshot file written elsewhere (the node's forked
-//                              writer) into snapshots().temp_path_for(...): renamed into place
+//   adopt_snapshot(meta, c)    the same, for a snapshot file already written durably under
+//                              snapshots().path_for(...) (by the node's forked writer); and
+//                              compact(c) with it
 //   compact(i)                 drop entries <= i (i <= snapshot index) and the segments they fill
 //   set_conf_state(cs)         bootstrap membership of a brand-new cluster (no snapshot yet)
 //
@@ -69,10 +70,12 @@ class Storage final : public raft::Storage {
   bool apply_snapshot(const raft::Snapshot& snapshot);
   // Ignored unless index is above the current snapshot; index must be <= last_index().
   void create_snapshot(raft::Index index, const raft::ConfState& conf_state, std::string data);
-  // Makes the finished file at `temp_path` the current snapshot (rename, WAL marker, older files
-  // deleted). False, and the file removed, when it is no longer news: not above the current
-  // snapshot (a leader's snapshot arrived meanwhile) or no longer matching the log.
-  bool adopt_snapshot(const raft::SnapshotMetadata& metadata, const std::string& temp_path);
+  // Makes the durable file at snapshots().path_for(metadata) the current snapshot (WAL marker,
+  // older files deleted) and drops the log through `compact_through` (<= metadata.index; 0: keep
+  // it all), with one WAL fsync for both: this runs on the node loop. False, and the file
+  // removed, when it is no longer news: not above the current snapshot (a leader's snapshot
+  // arrived meanwhile) or no longer matching the log.
+  bool adopt_snapshot(const raft::SnapshotMetadata& metadata, raft::Index compact_through = 0);
   void compact(raft::Index index) { wal_->compact(index); }
   void set_conf_state(const raft::ConfState& conf_state);
 

@@ -119,6 +119,33 @@ void Wal::mark_snapshot(const raft::SnapshotMetadata& metadata, bool discard_log
   snapshot_ = metadata;
 }
 
+std::size_t Wal::mark_snapshot_and_compact(const raft::SnapshotMetadata& metadata,
+                                           raft::Index compact_through) {
+  if (metadata.index < snapshot_.index) {
+    check_failed("snapshot older than the current one", metadata.index, snapshot_.index);
+  }
+  if (metadata.index < log_.base_index() || metadata.index > log_.last_index() ||
+      log_.term_at(metadata.index) != metadata.term) {
+    check_failed("snapshot said to be of this log does not match it", metadata.index,
+                 metadata.term);
+  }
+  if (compact_through > metadata.index) {
+    check_failed("compact beyond the snapshot", compact_through, metadata.index);
+  }
+  std::string batch;
+  add_record(batch, RecordType::kSnapshot, encode_snapshot_marker({metadata, true}));
+  const bool drop = compact_through > log_.base_index();
+  if (drop) {
+    add_record(batch, RecordType::kCompact,
+               encode_compact_marker({compact_through, log_.term_at(compact_through)}));
+  }
+  flush(batch);
+  snapshot_ = metadata;
+  if (!drop) return 0;
+  log_.drop_through(compact_through);
+  return release_segments();
+}
+
 std::size_t Wal::compact(raft::Index index) {
   if (index > snapshot_.index) check_failed("compact beyond the snapshot", index, snapshot_.index);
   if (index > log_.base_index()) {

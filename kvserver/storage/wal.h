@@ -69,6 +69,10 @@ class Wal {
   // the log stays until compact(). discard_log=true: a leader's snapshot replaces the whole log,
   // which restarts after metadata.index.
   void mark_snapshot(const raft::SnapshotMetadata& metadata, bool discard_log);
+  // mark_snapshot(metadata, false) then compact(compact_through), with ONE fdatasync for both
+  // records: the node does the two together after each snapshot, on its loop thread.
+  std::size_t mark_snapshot_and_compact(const raft::SnapshotMetadata& metadata,
+                                        raft::Index compact_through);
 
   // Drops entries <= `index` (which must be <= the snapshot index; no-op at or below the
   // compacted index), durably, then deletes the oldest segments that hold only dropped entries

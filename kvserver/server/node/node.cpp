@@ -624,6 +624,10 @@ void Node::maybe_snapshot() {
   if (applied < snapshot_index_ + every) return;
   finish_snapshot();
   if (snapshot_writer_.busy()) return;  // still writing the last one: this one waits for it
+  // Each snapshot rewrites the whole store (and its history), so under a steady write load they
+  // would run back to back, their disk writes slowing the WAL's fsyncs. Resting as long as the
+  // last one took caps that at half the time; the log just grows a little longer meanwhile.
+  if (now_ms() < snapshot_rest_until_ms_) return;
   // handle_ready leaves a commit-only hard state unsynced, but a restart needs the durable commit
   // at or past the snapshot (the log below it may be compacted away): persist it first. Called
   // after advance(), so term and vote are already durable; only the commit can lag.
@@ -638,7 +642,7 @@ void Node::maybe_snapshot() {
   {
     auto frozen = store_.freeze();
     forked = snapshot_writer_.start(
-        meta, storage_->snapshots().temp_path_for(meta.term, meta.index),
+        meta, storage_->snapshots().path_for(meta.term, meta.index),
         [&] {
           return encode_state({membership, store_.snapshot_frozen()});
         },
@@ -649,7 +653,8 @@ void Node::maybe_snapshot() {
     std::string data = encode_state({std::move(membership), store_.snapshot()});
     std::size_t bytes = data.size();
     storage_->create_snapshot(applied, meta.conf_state, std::move(data));
-    compact_log_behind(applied, bytes, ", on the loop");
+    storage_->compact(compact_through(applied));  // a no-op at or below the compacted index
+    log_snapshot_taken(applied, bytes, ", on the loop");
     // Building the image allocated store-sized buffers, now freed; glibc keeps freed memory in its
     // arenas (one per thread that ever allocated, and gRPC has many), so without this a member
     // would hold about 1.5x its live heap for good.
@@ -661,26 +666,30 @@ void Node::finish_snapshot() {
   auto done = snapshot_writer_.poll();
   if (!done) return;
   const raft::Index index = done->metadata.index;
+  snapshot_rest_until_ms_ = now_ms() + done->took.count();
   if (!done->ok) {
     spdlog::error("snapshot at index {} failed: {}; the log is kept until the next one", index,
                   done->error);
     return;
   }
   std::error_code ec;
-  const auto bytes = std::filesystem::file_size(done->temp_path, ec);
-  if (!storage_->adopt_snapshot(done->metadata, done->temp_path)) {
+  const auto bytes = std::filesystem::file_size(done->path, ec);
+  if (!storage_->adopt_snapshot(done->metadata, compact_through(index))) {
     spdlog::info("snapshot at index {} dropped: a newer one arrived while it was written", index);
     return;
   }
-  compact_log_behind(
+  log_snapshot_taken(
       index, ec ? 0 : bytes,
       fmt::format(", written in {} ms beside the loop, which fork() paused {:.1f} ms",
                   done->took.count(), done->fork_pause.count() / 1000.0));
 }
 
-void Node::compact_log_behind(raft::Index index, std::size_t bytes, const std::string& how) {
+raft::Index Node::compact_through(raft::Index snapshot_index) const {
   uint64_t keep = std::min(kCatchUpEntries, std::max<uint64_t>(1, options_.config.snapshot_count));
-  if (index > keep && index - keep >= storage_->first_index()) storage_->compact(index - keep);
+  return snapshot_index > keep ? snapshot_index - keep : 0;
+}
+
+void Node::log_snapshot_taken(raft::Index index, std::size_t bytes, const std::string& how) {
   spdlog::info("snapshot taken at index {} ({} bytes{}); log kept from index {}", index, bytes, how,
                storage_->first_index());
 }

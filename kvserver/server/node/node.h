@@ -139,7 +139,8 @@ class Node final : public NodeApi {
   void maybe_revoke_expired_leases(int64_t now_ms);
   void maybe_snapshot();
   void finish_snapshot();
-  void compact_log_behind(raft::Index index, std::size_t bytes, const std::string& how);
+  raft::Index compact_through(raft::Index snapshot_index) const;  // the log kept behind it
+  void log_snapshot_taken(raft::Index index, std::size_t bytes, const std::string& how);
   void maybe_report_ready();
   void advance_first_election();
   void sync_peers();
@@ -189,6 +190,7 @@ class Node final : public NodeApi {
   // Loop thread only.
   uint64_t start_commit_ = 0;
   uint64_t snapshot_index_ = 0;
+  int64_t snapshot_rest_until_ms_ = 0;  // no new snapshot before (maybe_snapshot)
   std::vector<std::string> batch_;
   std::vector<std::pair<uint64_t, uint64_t>> batch_ids_;  // (request id, origin) per entry
   std::vector<ReadWaiter> reads_waiting_;

@@ -24,8 +24,7 @@ constexpr int kChildResultFd = 3;  // the error pipe's write end, once the child
 // (spdlog's sinks have locks another thread may have held at the fork) and must leave by _exit,
 // never by returning or exit(): the parent's destructors and atexit handlers are not its to run.
 [[noreturn]] void run_child(pid_t parent, int result_fd, const raft::SnapshotMetadata& metadata,
-                            const std::string& temp_path,
-                            const std::function<std::string()>& build) {
+                            const std::string& path, const std::function<std::string()>& build) {
   auto fail = [](std::string_view why) {
     [[maybe_unused]] ssize_t n = ::write(kChildResultFd, why.data(), why.size());
     ::_exit(1);
@@ -41,7 +40,7 @@ constexpr int kChildResultFd = 3;  // the error pipe's write end, once the child
   if (::sched_setscheduler(0, SCHED_IDLE, &idle) != 0) ::setpriority(PRIO_PROCESS, 0, kChildNice);
   try {
     const std::string data = build();
-    certs::Status st = storage::write_snapshot_file(temp_path, metadata, data);
+    certs::Status st = storage::write_snapshot_file(path, metadata, data);
     if (!st) fail(st.error().message);
   } catch (const std::exception& e) {
     fail(std::string("building the image: ") + e.what());
@@ -51,7 +50,7 @@ constexpr int kChildResultFd = 3;  // the error pipe's write end, once the child
 
 }  // namespace
 
-bool SnapshotWriter::start(const raft::SnapshotMetadata& metadata, std::string temp_path,
+bool SnapshotWriter::start(const raft::SnapshotMetadata& metadata, std::string path,
                            const std::function<std::string()>& build, std::string* error) {
   if (busy()) {
     *error = "a snapshot is already being written";
@@ -71,7 +70,7 @@ bool SnapshotWriter::start(const raft::SnapshotMetadata& metadata, std::string t
     ::close(fds[1]);
     return false;
   }
-  if (pid == 0) run_child(parent, fds[1], metadata, temp_path, build);
+  if (pid == 0) run_child(parent, fds[1], metadata, path, build);
   fork_pause_ = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - started);
   ::close(fds[1]);
@@ -79,7 +78,7 @@ bool SnapshotWriter::start(const raft::SnapshotMetadata& metadata, std::string t
   pid_ = pid;
   result_fd_ = fds[0];
   metadata_ = metadata;
-  temp_path_ = std::move(temp_path);
+  path_ = std::move(path);
   started_ = started;
   return true;
 }
@@ -96,7 +95,7 @@ std::optional<SnapshotWriter::Finished> SnapshotWriter::poll() {
 SnapshotWriter::Finished SnapshotWriter::reap(int wait_status) {
   Finished f;
   f.metadata = metadata_;
-  f.temp_path = temp_path_;
+  f.path = path_;
   f.fork_pause = fork_pause_;
   f.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                  started_);
@@ -121,8 +120,13 @@ SnapshotWriter::Finished SnapshotWriter::reap(int wait_status) {
       f.error = "the writer process exited with status " + std::to_string(WEXITSTATUS(wait_status));
     }
   }
-  ::unlink(temp_path_.c_str());
+  remove_files();
   return f;
+}
+
+void SnapshotWriter::remove_files() const {
+  ::unlink((path_ + ".tmp").c_str());
+  ::unlink(path_.c_str());
 }
 
 void SnapshotWriter::cancel() {
@@ -131,8 +135,8 @@ void SnapshotWriter::cancel() {
   int status = 0;
   while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
-  reap(status);                  // closes the pipe
-  ::unlink(temp_path_.c_str());  // even if the child finished first: nobody will adopt it
+  reap(status);    // closes the pipe
+  remove_files();  // even if the child finished first: nobody will adopt it
 }
 
 }  // namespace kvserver::node

@@ -8,10 +8,11 @@
 //   start()  fork()s. The child inherits a frozen copy of the whole process, builds the image
 //            with `build` (which must not take locks another thread may hold at the fork: the
 //            caller holds what it needs across start(), see KvStore::freeze()), writes the
-//            snapshot file to `temp_path` with an fsync, and _exit()s. The loop goes on at once;
+//            snapshot file durably under `path` (write_snapshot_file: temp file, fsync, rename,
+//            directory fsync), and _exit()s. The loop goes on at once;
 //            the kernel copies only the pages the loop writes while the child runs.
 //   poll()   (the loop, every tick) reaps a finished child without blocking: the caller then
-//            has the Storage adopt the file (rename + WAL marker + compaction) on success.
+//            has the Storage adopt the file (WAL marker + compaction) on success.
 //
 // The child runs only on otherwise idle CPU (SCHED_IDLE; nice 10 if that is refused): serving
 // requests comes first, and a snapshot that takes longer only delays log compaction. It closes
@@ -37,7 +38,7 @@ class SnapshotWriter {
  public:
   struct Finished {
     raft::SnapshotMetadata metadata;
-    std::string temp_path;
+    std::string path;
     bool ok = false;
     std::string error;  // when !ok: what the child reported, or how it died
     std::chrono::milliseconds took{0};
@@ -53,23 +54,24 @@ class SnapshotWriter {
 
   // Forks the child. False (nothing started) when busy() or when fork() fails; `error` then says
   // why, and the caller may build the snapshot itself.
-  bool start(const raft::SnapshotMetadata& metadata, std::string temp_path,
+  bool start(const raft::SnapshotMetadata& metadata, std::string path,
              const std::function<std::string()>& build, std::string* error);
   bool busy() const { return pid_ > 0; }
   const raft::SnapshotMetadata& pending() const { return metadata_; }
 
   // The child's result once it has exited; nullopt while it runs (or when none was started).
   std::optional<Finished> poll();
-  // Kills a running child, waits for it and removes its temp file.
+  // Kills a running child, waits for it and removes its file (finished or not).
   void cancel();
 
  private:
   Finished reap(int wait_status);
+  void remove_files() const;
 
   pid_t pid_ = -1;
   int result_fd_ = -1;  // the read end of the child's error pipe
   raft::SnapshotMetadata metadata_;
-  std::string temp_path_;
+  std::string path_;
   std::chrono::steady_clock::time_point started_;
   std::chrono::microseconds fork_pause_{0};
 };

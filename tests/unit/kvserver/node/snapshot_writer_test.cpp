@@ -40,23 +40,23 @@ TEST_CASE("the child writes the state as it was at the fork while the parent cha
   SnapshotWriter w;
   std::string state = "state at the fork";
   std::string error;
-  const std::string tmp = t.sub("a.snap.tmp");
+  const std::string file = t.sub("a.snap");
   REQUIRE(w.start(
-      kMeta, tmp, [&] { return state; }, &error));
+      kMeta, file, [&] { return state; }, &error));
   state = "changed by the parent afterwards";  // copy-on-write: the child still sees the old one
   CHECK(w.busy());
   std::string again;
   CHECK_FALSE(w.start(
-      kMeta, t.sub("b.snap.tmp"), [] { return std::string(); }, &again));
+      kMeta, t.sub("b.snap"), [] { return std::string(); }, &again));
   CHECK_THAT(again, Catch::Contains("already"));
 
   SnapshotWriter::Finished f = wait_done(w);
   CHECK(f.ok);
   CHECK(f.error.empty());
   CHECK(f.metadata == kMeta);
-  CHECK(f.temp_path == tmp);
+  CHECK(f.path == file);
   CHECK_FALSE(w.busy());
-  auto snap = storage::decode_snapshot_file(storage_test::slurp(tmp), tmp);
+  auto snap = storage::decode_snapshot_file(storage_test::slurp(file), file);
   REQUIRE(snap);
   CHECK(snap->metadata == kMeta);
   CHECK(snap->data == "state at the fork");
@@ -68,15 +68,16 @@ TEST_CASE("a failed snapshot comes back with the child's reason and leaves no fi
   TempDir t;
   SnapshotWriter w;
   std::string error;
-  const std::string tmp = t.sub("c.snap.tmp");
+  const std::string file = t.sub("c.snap");
   REQUIRE(w.start(
-      kMeta, tmp, []() -> std::string { throw std::runtime_error("image too odd"); }, &error));
+      kMeta, file, []() -> std::string { throw std::runtime_error("image too odd"); }, &error));
   SnapshotWriter::Finished f = wait_done(w);
   CHECK_FALSE(f.ok);
   CHECK_THAT(f.error, Catch::Contains("image too odd"));
-  CHECK_FALSE(std::filesystem::exists(tmp));
+  CHECK_FALSE(std::filesystem::exists(file));
+  CHECK_FALSE(std::filesystem::exists(file + ".tmp"));
 
-  const std::string nowhere = t.sub("missing-dir/d.snap.tmp");
+  const std::string nowhere = t.sub("missing-dir/d.snap");
   REQUIRE(w.start(
       kMeta, nowhere, [] { return std::string("x"); }, &error));
   f = wait_done(w);
@@ -91,10 +92,10 @@ TEST_CASE("the child holds none of the parent's descriptors, and cancel() ends i
   REQUIRE(::pipe(fds) == 0);
   SnapshotWriter w;
   std::string error;
-  const std::string tmp = t.sub("e.snap.tmp");
+  const std::string file = t.sub("e.snap");
   // A build that never ends, so the child is surely alive while we look.
   REQUIRE(w.start(
-      kMeta, tmp,
+      kMeta, file,
       []() -> std::string {
         for (;;)
           ::pause();
@@ -113,19 +114,20 @@ TEST_CASE("the child holds none of the parent's descriptors, and cancel() ends i
   w.cancel();
   CHECK_FALSE(w.busy());
   CHECK_FALSE(w.poll());
-  CHECK_FALSE(std::filesystem::exists(tmp));
+  CHECK_FALSE(std::filesystem::exists(file));
+  CHECK_FALSE(std::filesystem::exists(file + ".tmp"));
 }
 
 TEST_CASE("the child builds the image on idle CPU only", "[snapshot_writer]") {
   TempDir t;
   SnapshotWriter w;
   std::string error;
-  const std::string tmp = t.sub("f.snap.tmp");
+  const std::string file = t.sub("f.snap");
   // `build` runs in the child, after it has lowered itself: report the policy it runs under.
   REQUIRE(w.start(
-      kMeta, tmp, [] { return std::to_string(::sched_getscheduler(0)); }, &error));
+      kMeta, file, [] { return std::to_string(::sched_getscheduler(0)); }, &error));
   REQUIRE(wait_done(w).ok);
-  auto snap = storage::decode_snapshot_file(storage_test::slurp(tmp), tmp);
+  auto snap = storage::decode_snapshot_file(storage_test::slurp(file), file);
   REQUIRE(snap);
   CHECK(snap->data == std::to_string(SCHED_IDLE));
   CHECK(::sched_getscheduler(0) == SCHED_OTHER);  // the parent is untouched

@@ -84,8 +84,9 @@ TEST_CASE("write_snapshot_file writes the same bytes as encode_snapshot_file, or
           "[snapshot_file]") {
   TempDir t;
   const raft::Snapshot s = sample();
-  const std::string path = t.sub("written.snap.tmp");
+  const std::string path = t.sub("written.snap");
   REQUIRE(write_snapshot_file(path, s.metadata, s.data));
+  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));  // renamed into place
   CHECK(slurp(path) == encode_snapshot_file(s));
   CHECK(storage_test::mode_of(path) == 0600);
   auto back = decode_snapshot_file(slurp(path), path);
@@ -93,7 +94,7 @@ TEST_CASE("write_snapshot_file writes the same bytes as encode_snapshot_file, or
   CHECK(*back == s);
 
   // An error, not a stop: this runs in the snapshot writer's child.
-  const std::string missing = t.sub("no-such-dir/x.snap.tmp");
+  const std::string missing = t.sub("no-such-dir/x.snap");
   auto st = write_snapshot_file(missing, s.metadata, s.data);
   REQUIRE_FALSE(st);
   CHECK_THAT(st.error().message, Catch::Contains(missing) && Catch::Contains("No such file"));

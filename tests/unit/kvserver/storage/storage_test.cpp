@@ -154,31 +154,40 @@ TEST_CASE("a snapshot file written elsewhere is adopted, unless it is no longer 
   (*s)->set_conf_state(cs);
   (*s)->save({3, 1, 60}, make_entries(1, 60, 3));
 
-  // Written to the temp path (as the node's forked writer does), then adopted: renamed into place
-  // and named by the WAL, so a restart finds it.
+  // Written durably under its final name (as the node's forked writer does), then adopted: the
+  // WAL names it, so a restart finds it.
   const raft::SnapshotMetadata at40{40, 3, cs};
-  const std::string tmp40 = (*s)->snapshots().temp_path_for(3, 40);
-  REQUIRE(write_snapshot_file(tmp40, at40, "image at 40"));
-  CHECK((*s)->adopt_snapshot(at40, tmp40));
-  CHECK_FALSE(std::filesystem::exists(tmp40));
-  CHECK(std::filesystem::exists((*s)->snapshots().path_for(3, 40)));
+  const std::string path40 = (*s)->snapshots().path_for(3, 40);
+  REQUIRE(write_snapshot_file(path40, at40, "image at 40"));
+  CHECK((*s)->adopt_snapshot(at40));
+  CHECK(std::filesystem::exists(path40));
   CHECK((*s)->snapshot_metadata() == at40);
   CHECK((*s)->snapshot().value.data == "image at 40");  // read back from the file
 
-  // Not news: at or below the current snapshot, beyond the log, or a term the log does not have.
-  // Each is refused and its file removed.
+  // Not news: below the current snapshot, beyond the log, or a term the log does not have. Each
+  // is refused and its file removed; the current snapshot's own file is never touched.
   for (const raft::SnapshotMetadata& stale :
        {raft::SnapshotMetadata{30, 3, cs}, raft::SnapshotMetadata{61, 3, cs},
         raft::SnapshotMetadata{50, 2, cs}}) {
-    const std::string tmp = (*s)->snapshots().temp_path_for(stale.term, stale.index);
-    REQUIRE(write_snapshot_file(tmp, stale, "stale"));
-    CHECK_FALSE((*s)->adopt_snapshot(stale, tmp));
-    CHECK_FALSE(std::filesystem::exists(tmp));
+    const std::string path = (*s)->snapshots().path_for(stale.term, stale.index);
+    REQUIRE(write_snapshot_file(path, stale, "stale"));
+    CHECK_FALSE((*s)->adopt_snapshot(stale));
+    CHECK_FALSE(std::filesystem::exists(path));
     CHECK((*s)->snapshot_metadata() == at40);
   }
+  CHECK_FALSE((*s)->adopt_snapshot(at40));
+  CHECK(std::filesystem::exists(path40));
+
+  // Adopted with the log compacted behind it, as the node does.
+  const raft::SnapshotMetadata at55{55, 3, cs};
+  REQUIRE(write_snapshot_file((*s)->snapshots().path_for(3, 55), at55, "image at 55"));
+  CHECK((*s)->adopt_snapshot(at55, 50));
+  CHECK((*s)->first_index() == 51);
+  CHECK_FALSE(std::filesystem::exists(path40));
 
   s = Storage::open(o);
   REQUIRE(s);
-  CHECK((*s)->snapshot().value == raft::Snapshot{at40, "image at 40"});
+  CHECK((*s)->snapshot().value == raft::Snapshot{at55, "image at 55"});
+  CHECK((*s)->first_index() == 51);
   CHECK((*s)->last_index() == 60);
 }

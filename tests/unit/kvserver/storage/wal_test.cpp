@@ -199,6 +199,34 @@ TEST_CASE("a snapshot of this log keeps it until compact drops the prefix", "[wa
   CHECK(all(*w) == make_entries(106, 110, 3, 300));
 }
 
+TEST_CASE("a snapshot marker and the compaction behind it take one fdatasync together",
+          "[wal][snapshot]") {
+  TempDir t;
+  const WalOptions o{t.sub("wal"), 4096, true};
+  const raft::SnapshotMetadata snap{60, 3, {{1, 2, 3}, {}}};
+  {
+    auto w = open_ok(o);
+    w->save({3, 1, 60}, make_entries(1, 100, 3, 300));
+    const std::size_t segments = w->segment_count();
+    const std::uint64_t syncs = w->sync_count();
+    const std::size_t released = w->mark_snapshot_and_compact(snap, 40);
+    CHECK(w->sync_count() == syncs + 1);
+    CHECK(released > 0);
+    CHECK(w->segment_count() == segments - released);
+    CHECK(w->snapshot_metadata() == snap);
+    CHECK(w->first_index() == 41);
+    // Nothing to drop (at or below the compacted index): the marker alone, still one sync.
+    const raft::SnapshotMetadata later{80, 3, {{1, 2, 3}, {}}};
+    CHECK(w->mark_snapshot_and_compact(later, 30) == 0);
+    CHECK(w->sync_count() == syncs + 2);
+    CHECK(w->first_index() == 41);
+  }
+  auto w = open_ok(o);
+  CHECK(w->snapshot_metadata() == raft::SnapshotMetadata{80, 3, {{1, 2, 3}, {}}});
+  CHECK(w->first_index() == 41);
+  CHECK(all(*w) == make_entries(41, 100, 3, 300));
+}
+
 TEST_CASE("compacting up to the snapshot releases every segment but the current one",
           "[wal][snapshot]") {
   TempDir t;
