@@ -93,15 +93,17 @@ TEST_CASE("service and method names match etcd's gRPC paths", "[api]") {
   CHECK(snapshot->server_streaming());
 }
 
-TEST_CASE("raft peer service: a bidi message stream and a client-streamed snapshot", "[api]") {
+TEST_CASE("raft peer service: a client-streamed push of batches and of a snapshot", "[api]") {
   CHECK(std::string(kvserver::raftpb::RaftPeer::service_full_name()) == "kvserver.raftpb.RaftPeer");
   const auto* file = kvserver::raftpb::MessageBatch::descriptor()->file();
   const auto* peer = file->FindServiceByName("RaftPeer");
   REQUIRE(peer != nullptr);
-  const auto* stream = peer->FindMethodByName("Stream");
-  REQUIRE(stream != nullptr);
-  CHECK(stream->client_streaming());
-  CHECK(stream->server_streaming());
+  // Push: batches one way, one answer when the stream ends (no per-batch acks; peer.proto).
+  const auto* push = peer->FindMethodByName("Push");
+  REQUIRE(push != nullptr);
+  CHECK(push->client_streaming());
+  CHECK_FALSE(push->server_streaming());
+  CHECK(peer->FindMethodByName("Stream") == nullptr);  // the acked stream it replaced
   const auto* snapshot = peer->FindMethodByName("Snapshot");
   REQUIRE(snapshot != nullptr);
   CHECK(snapshot->client_streaming());
