@@ -76,6 +76,19 @@ Verdict evaluate(const ClusterReport& report) {
     if (node_of_member.size() != report.endpoints.size()) {
       problems.push_back("two endpoints answered as the same member");
     }
+    // A member that answers may not have published its name and client URLs yet (kvserver
+    // serves as soon as it has a leader; etcd waits). Until it has, `etcdctl member list` shows
+    // it unstarted and `endpoint health --cluster` skips it, so the cluster is not up yet.
+    for (const auto& [id, node] : node_of_member) {
+      bool started = false;
+      for (const auto& m : report.members)
+        if (m.id == id) started = !m.name.empty() && !m.client_urls.empty();
+      if (!started) {
+        v.failing_nodes.push_back(node);
+        problems.push_back(node + ": not started in the member list yet (name and client URLs " +
+                           "not published)");
+      }
+    }
   }
   std::ostringstream s;
   s << healthy << "/" << report.endpoints.size() << " healthy";

@@ -26,7 +26,14 @@ EndpointReport member(const std::string& node, uint64_t id, uint64_t leader) {
 ClusterReport three(uint64_t leader) {
   ClusterReport r;
   r.endpoints = {member("h1", 1, leader), member("h2", 2, leader), member("h3", 3, leader)};
-  r.members = {{1, "h1", {}, {}, false}, {2, "h2", {}, {}, false}, {3, "h3", {}, {}, false}};
+  for (uint64_t id : {1, 2, 3}) {
+    const std::string name = "h" + std::to_string(id);
+    r.members.push_back({id,
+                         name,
+                         {"https://10.0.0." + std::to_string(id) + ":2380"},
+                         {"https://10.0.0." + std::to_string(id) + ":2379"},
+                         false});
+  }
   return r;
 }
 
@@ -65,6 +72,21 @@ TEST_CASE("verdict: a sick member is named, disagreement or no leader is not ok"
   CHECK_FALSE(evaluate(three(0)).ok);
   CHECK_FALSE(evaluate(three(7)).ok);  // a leader that is none of the inventory's members
   CHECK_FALSE(evaluate(ClusterReport{}).ok);
+}
+
+TEST_CASE("verdict: a member that answers but has not published itself is not up yet", "[health]") {
+  // kvserver answers health once it has a leader, a moment before its name and client URLs are
+  // applied; `etcdctl endpoint health --cluster` would skip it until then.
+  ClusterReport r = three(2);
+  r.members[0].name.clear();
+  r.members[0].client_urls.clear();
+  Verdict v = evaluate(r);
+  CHECK_FALSE(v.ok);
+  CHECK(v.failing_nodes == std::vector<std::string>{"h1"});
+  CHECK_THAT(v.summary, Catch::Contains("h1: not started in the member list yet"));
+  ClusterReport missing = three(2);
+  missing.members.pop_back();  // not in the list at all
+  CHECK_FALSE(evaluate(missing).ok);
 }
 
 TEST_CASE("table: the columns the seeds show, one row per member, errors only when any",
