@@ -42,8 +42,9 @@ out=$("$PROVISION" up -i "$INV" 2>&1)
 rc=$?
 echo "$out" | grep -v '^  {'
 check "up (kvserver, 3 nodes): exit 0" [ "$rc" -eq 0 ]
-check "etcdctl endpoint health --cluster: 3 healthy" \
-  [ "$(etcdctl_ endpoint health --cluster 2>&1 | grep -c 'is healthy')" -eq 3 ]
+health=$(etcdctl_ endpoint health --cluster 2>&1)
+check "etcdctl endpoint health --cluster: 3 healthy" [ "$(grep -c 'is healthy' <<<"$health")" -eq 3 ]
+[ "$(grep -c 'is healthy' <<<"$health")" -eq 3 ] || echo "$health"
 check "etcdctl member list: 3 started members" [ "$(etcdctl_ member list 2>/dev/null | grep -c ', started, h')" -eq 3 ]
 check "the unit runs kvserver" [ "$(node_ssh h2 'systemctl show -p ExecStart kvserver.service' | grep -c '/usr/local/bin/kvserver')" -eq 1 ]
 before=$(for n in h1 h2 h3; do node_ssh $n 'systemctl show -p ActiveEnterTimestamp -p MainPID kvserver.service'; done)

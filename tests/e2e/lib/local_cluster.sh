@@ -7,6 +7,7 @@
 #                                           generate` (nodes n1..n$LC_NODES at 127.0.0.11..)
 #   lc_start_cluster [flags...]             n1..n3 with --initial-cluster-state new, full mTLS
 #   lc_wait_healthy [DEADLINE_S] [I...]     polls `etcdctl endpoint health` until all are healthy
+#                                           and started (published) in `member list`
 #   lc_ctl ARGS...                          etcdctl (API 3) with the admin client cert, all members
 #   lc_ctl_at I ARGS...                     the same against member I only
 #   lc_start_member I STATE CLUSTER [flags] one member (used for restarts and joins)
@@ -136,14 +137,23 @@ lc_ctl_at() {
   LC_ENDPOINTS=$(lc_client_url "$i") lc_ctl "$@"
 }
 
-# lc_wait_healthy [DEADLINE_S] [I...]: 0 once every listed (default: running) member is healthy.
+# lc_wait_healthy [DEADLINE_S] [I...]: 0 once every listed (default: running) member is healthy
+# and started in the member list (its client URL published): kvserver answers health as soon as
+# it has a leader, a moment before its publish applies, and until then `--cluster` skips it.
 lc_wait_healthy() {
   local deadline=$((SECONDS + ${1:-30}))
   shift || true
-  local eps
+  local eps members url published
   eps=$(lc_endpoints "$@")
   while [ $SECONDS -lt $deadline ]; do
-    LC_ENDPOINTS=$eps lc_ctl endpoint health >/dev/null 2>&1 && return 0
+    if LC_ENDPOINTS=$eps lc_ctl endpoint health >/dev/null 2>&1; then
+      members=$(LC_ENDPOINTS=$eps lc_ctl member list 2>/dev/null)
+      published=1
+      for url in ${eps//,/ }; do
+        [[ "$members" == *", started, "*"$url"* ]] || published=0
+      done
+      [ $published = 1 ] && return 0
+    fi
     sleep 0.2 # polling interval, bounded by the deadline above
   done
   return 1
