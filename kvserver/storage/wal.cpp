@@ -103,15 +103,26 @@ void Wal::save(const raft::HardState& hs, std::span<const raft::Entry> entries) 
   flush(batch);
 }
 
-void Wal::mark_snapshot(const raft::SnapshotMetadata& metadata, bool discard_log) {
+void Wal::check_snapshot(const raft::SnapshotMetadata& metadata, bool of_this_log) const {
   if (metadata.index < snapshot_.index) {
     check_failed("snapshot older than the current one", metadata.index, snapshot_.index);
   }
-  if (!discard_log && (metadata.index < log_.base_index() || metadata.index > log_.last_index() ||
-                       log_.term_at(metadata.index) != metadata.term)) {
+  if (of_this_log && (metadata.index < log_.base_index() || metadata.index > log_.last_index() ||
+                      log_.term_at(metadata.index) != metadata.term)) {
     check_failed("snapshot said to be of this log does not match it", metadata.index,
                  metadata.term);
   }
+}
+
+bool Wal::add_compact_record(std::string& batch, raft::Index index) {
+  if (index > snapshot_.index) check_failed("compact beyond the snapshot", index, snapshot_.index);
+  if (index <= log_.base_index()) return false;
+  add_record(batch, RecordType::kCompact, encode_compact_marker({index, log_.term_at(index)}));
+  return true;
+}
+
+void Wal::mark_snapshot(const raft::SnapshotMetadata& metadata, bool discard_log) {
+  check_snapshot(metadata, /*of_this_log=*/!discard_log);
   std::string batch;
   add_record(batch, RecordType::kSnapshot, encode_snapshot_marker({metadata, !discard_log}));
   flush(batch);
@@ -121,37 +132,22 @@ void Wal::mark_snapshot(const raft::SnapshotMetadata& metadata, bool discard_log
 
 std::size_t Wal::mark_snapshot_and_compact(const raft::SnapshotMetadata& metadata,
                                            raft::Index compact_through) {
-  if (metadata.index < snapshot_.index) {
-    check_failed("snapshot older than the current one", metadata.index, snapshot_.index);
-  }
-  if (metadata.index < log_.base_index() || metadata.index > log_.last_index() ||
-      log_.term_at(metadata.index) != metadata.term) {
-    check_failed("snapshot said to be of this log does not match it", metadata.index,
-                 metadata.term);
-  }
-  if (compact_through > metadata.index) {
-    check_failed("compact beyond the snapshot", compact_through, metadata.index);
-  }
+  check_snapshot(metadata, /*of_this_log=*/true);
   std::string batch;
   add_record(batch, RecordType::kSnapshot, encode_snapshot_marker({metadata, true}));
-  const bool drop = compact_through > log_.base_index();
-  if (drop) {
-    add_record(batch, RecordType::kCompact,
-               encode_compact_marker({compact_through, log_.term_at(compact_through)}));
-  }
-  flush(batch);
+  // Set before the flush so the compact record may reach this snapshot; a failed flush is
+  // fail-stop, so nobody sees the early update.
   snapshot_ = metadata;
-  if (!drop) return 0;
-  log_.drop_through(compact_through);
+  const bool drop = add_compact_record(batch, compact_through);
+  flush(batch);
+  if (drop) log_.drop_through(compact_through);
   return release_segments();
 }
 
 std::size_t Wal::compact(raft::Index index) {
-  if (index > snapshot_.index) check_failed("compact beyond the snapshot", index, snapshot_.index);
-  if (index > log_.base_index()) {
-    // Durable before any segment goes: replay of the remaining segments relies on it.
-    std::string batch;
-    add_record(batch, RecordType::kCompact, encode_compact_marker({index, log_.term_at(index)}));
+  std::string batch;
+  // Durable before any segment goes: replay of the remaining segments relies on it.
+  if (add_compact_record(batch, index)) {
     flush(batch);
     log_.drop_through(index);
   }

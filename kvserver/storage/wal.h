@@ -120,6 +120,11 @@ class Wal {
   void start_segment(std::uint64_t seq);
   std::size_t release_segments();
   void flush(std::string& batch);  // writes and fdatasyncs the batch
+  // The preconditions of a snapshot marker; `of_this_log`: the snapshot was taken of this log.
+  void check_snapshot(const raft::SnapshotMetadata& metadata, bool of_this_log) const;
+  // Adds a compact record for `index` to `batch` unless the log is compacted that far already;
+  // returns whether it did (the caller then drops the entries once the batch is flushed).
+  bool add_compact_record(std::string& batch, raft::Index index);
 
   WalOptions options_;
   std::deque<SegmentSlot> segments_;
