@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace test_support {
@@ -54,6 +55,18 @@ class BackgroundProcess {
 
 // A TCP port on 127.0.0.1 that was free a moment ago (the kernel picked it).
 int free_tcp_port();
+
+// Polls `pred` every 10 ms until it holds or `timeout` passes, and returns its last answer: how a
+// test waits for what another thread or process does (never a bare sleep).
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return pred();
+}
 // Polls until something accepts TCP connections on host:port, or the deadline passes.
 bool wait_for_tcp_port(const std::string& host, int port, std::chrono::milliseconds deadline);
 

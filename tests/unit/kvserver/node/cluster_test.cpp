@@ -5,9 +5,6 @@
 // member catching up through a snapshot, membership changes, leader transfer.
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -18,34 +15,13 @@
 #include <grpcpp/grpcpp.h>
 
 #include "kvserver/server/node/node.h"
+#include "tests/support/test_support.h"
 
 using namespace kvserver;
 using namespace std::chrono_literals;
+using test_support::eventually;
 
 namespace {
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-// Polls `pred` until it holds or `timeout` passes (no sleeps as synchronisation).
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
 
 struct TestMember {
   server::ServerConfig config;
@@ -83,11 +59,12 @@ struct Cluster {
 
   explicit Cluster(int n, uint64_t snapshot_count = 10000) {
     dir = std::filesystem::temp_directory_path() /
-          ("node-cluster-" + std::to_string(::getpid()) + "-" + std::to_string(free_port()));
+          ("node-cluster-" + std::to_string(::getpid()) + "-" +
+           std::to_string(test_support::free_tcp_port()));
     std::filesystem::create_directories(dir);
     std::vector<int> ports;
     for (int i = 0; i < n; ++i)
-      ports.push_back(free_port());
+      ports.push_back(test_support::free_tcp_port());
     for (int i = 0; i < n; ++i) {
       initial_cluster += (i ? "," : "") + std::string("m") + std::to_string(i) +
                          "=http://127.0.0.1:" + std::to_string(ports[i]);
@@ -103,7 +80,7 @@ struct Cluster {
     c.name = name;
     c.data_dir = (dir / name).string();
     std::filesystem::create_directories(c.data_dir);
-    std::string client = "http://127.0.0.1:" + std::to_string(free_port());
+    std::string client = "http://127.0.0.1:" + std::to_string(test_support::free_tcp_port());
     std::string peer = "http://127.0.0.1:" + std::to_string(port);
     c.listen_client_urls = c.advertise_client_urls = {client};
     c.listen_peer_urls = c.initial_advertise_peer_urls = {peer};
@@ -243,7 +220,7 @@ TEST_CASE("membership: learner added - joins - is promoted - removed - leader mo
   REQUIRE(eventually([&] { return c.leader() != nullptr && c.follower() != nullptr; }));
   TestMember* f = c.follower();
   REQUIRE(f);
-  int port = free_port();
+  int port = test_support::free_tcp_port();
   std::string url = "http://127.0.0.1:" + std::to_string(port);
   auto added = call<MemberChangeResult>([&](auto done) { f->node->member_add({url}, true, done); });
   REQUIRE(added.index() == 0);
@@ -328,7 +305,7 @@ TEST_CASE("member update changes a member's peer URLs on every member", "[cluste
   REQUIRE(eventually([&] { return c.leader() != nullptr && c.follower() != nullptr; }));
   TestMember* f = c.follower();
   uint64_t target = f->node->id();
-  std::string url = "http://127.0.0.1:" + std::to_string(free_port());
+  std::string url = "http://127.0.0.1:" + std::to_string(test_support::free_tcp_port());
   auto r =
       call<MemberChangeResult>([&](auto done) { f->node->member_update(target, {url}, done); });
   REQUIRE(r.index() == 0);

@@ -4,11 +4,6 @@
 // receiver went away) is reported and redialed, after which frames flow again.
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -19,37 +14,17 @@
 
 #include "kvserver/server/node/peer_service.h"
 #include "kvserver/server/node/peer_transport.h"
+#include "tests/support/test_support.h"
 
 using namespace kvserver;
 using namespace std::chrono_literals;
+using test_support::eventually;
 
 namespace {
 
 constexpr uint64_t kSender = 0x1;
 constexpr uint64_t kReceiver = 0x2;
 constexpr uint64_t kClusterId = 0xc1;
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
 
 std::string heartbeat(uint64_t term) {
   raft::Message m;
@@ -109,6 +84,7 @@ struct Sender {
                                  std::lock_guard lock(mu);
                                  refusals.push_back(reason);
                                }}};
+  void dial(const Receiver& rx) { transport.set_peer(kReceiver, {"http://" + rx.address}); }
   bool refused_with(const std::string& text) {
     std::lock_guard lock(mu);
     for (const auto& r : refusals)
@@ -120,10 +96,10 @@ struct Sender {
 }  // namespace
 
 TEST_CASE("peer transport delivers frames in order, batched", "[peer]") {
-  Receiver rx(free_port());
+  Receiver rx(test_support::free_tcp_port());
   rx.start();
   Sender tx;
-  tx.transport.set_peer(kReceiver, {"http://" + rx.address});
+  tx.dial(rx);
   constexpr uint64_t kFrames = 2000;
   for (uint64_t t = 1; t <= kFrames; ++t)
     REQUIRE(tx.transport.send(kReceiver, heartbeat(t)));
@@ -138,11 +114,11 @@ TEST_CASE("peer transport delivers frames in order, batched", "[peer]") {
 }
 
 TEST_CASE("a removed member's stream is refused and it is told why", "[peer]") {
-  Receiver rx(free_port());
+  Receiver rx(test_support::free_tcp_port());
   rx.sender_removed = true;
   rx.start();
   Sender tx;
-  tx.transport.set_peer(kReceiver, {"http://" + rx.address});
+  tx.dial(rx);
   // Like a removed member's campaigns: it keeps sending until it learns.
   uint64_t term = 0;
   REQUIRE(eventually([&] {
@@ -156,11 +132,10 @@ TEST_CASE("a removed member's stream is refused and it is told why", "[peer]") {
 }
 
 TEST_CASE("a broken peer stream is reported and redialed", "[peer]") {
-  const int port = free_port();
-  Receiver rx(port);
+  Receiver rx(test_support::free_tcp_port());
   rx.start();
   Sender tx;
-  tx.transport.set_peer(kReceiver, {"http://" + rx.address});
+  tx.dial(rx);
   REQUIRE(tx.transport.send(kReceiver, heartbeat(1)));
   REQUIRE(eventually([&] { return rx.received() == 1; }));
 
@@ -182,11 +157,10 @@ TEST_CASE("a broken peer stream is reported and redialed", "[peer]") {
 }
 
 TEST_CASE("a stream that broke while idle loses nothing when the peer is back at once", "[peer]") {
-  const int port = free_port();
-  Receiver rx(port);
+  Receiver rx(test_support::free_tcp_port());
   rx.start();
   Sender tx;
-  tx.transport.set_peer(kReceiver, {"http://" + rx.address});
+  tx.dial(rx);
   REQUIRE(tx.transport.send(kReceiver, heartbeat(1)));
   REQUIRE(tx.transport.send(kReceiver, heartbeat(2)));
   REQUIRE(eventually([&] { return rx.received() == 2; }));
