@@ -204,7 +204,10 @@ Result<ParsedFlags> parse_flags(const std::vector<std::string>& args) {
       ->capture_default_str();
   app.add_option("--election-timeout", c.election_timeout_ms, "Election timeout (ms)")
       ->capture_default_str();
-  app.add_option("--snapshot-count", c.snapshot_count, "Committed entries between snapshots")
+  app.add_option(
+         "--snapshot-count", c.snapshot_count,
+         "Committed entries between snapshots (at least; a snapshot also waits until the log since "
+         "the last one is as big as it)")
       ->capture_default_str();
   app.add_option("--max-request-bytes", c.max_request_bytes,
                  "Largest client request accepted (bytes)")

@@ -111,14 +111,25 @@ check "restarted n$victim has the last acknowledged write (serializable read)" w
 # ---- far behind: catch up through a snapshot -------------------------------------------------
 lag=3
 [ "$lag" = "$victim" ] && lag=2
+lag_index=$(lc_ctl_at "$lag" endpoint status -w json 2>/dev/null | grep -o '"raftIndex":[0-9]*' | cut -d: -f2)
 lc_stop_member "$lag" TERM
 check "SIGTERM: n$lag exits 0 (got ${LC_EXIT[$lag]})" test "${LC_EXIT[$lag]}" = 0
-for n in $(seq 1 $((2 * SNAPSHOT_COUNT + 20))); do
-  LC_ENDPOINTS=$(lc_endpoints) lc_ctl put "far/$n" "f$n" >/dev/null || { fail "put far/$n"; break; }
+# Write until the leader's log no longer holds n$lag's last index. A snapshot waits for
+# --snapshot-count entries and for the log since the last one to outgrow it, so the 8 KiB values
+# get there in about two snapshot intervals whatever the store held before.
+big=$(head -c 8192 /dev/zero | tr '\0' v)
+lead=$(lc_leader_index)
+kept_from() { grep -o "log kept from index [0-9]*" "$LC_WORK/n$lead.log" | tail -1 | grep -o "[0-9]*$"; }
+far=0
+while [ "$far" -lt $((10 * SNAPSHOT_COUNT)) ] && [ "$(kept_from || echo 0)" -le "${lag_index:-0}" ]; do
+  far=$((far + 1))
+  LC_ENDPOINTS=$(lc_endpoints) lc_ctl put "far/$far" "f$far$big" >/dev/null || { fail "put far/$far"; break; }
 done
+check "the leader n$lead compacted its log past n$lag's index $lag_index ($far puts, kept from $(kept_from))" \
+  test "$(kept_from || echo 0)" -gt "${lag_index:-0}"
 lc_start_member "$lag" new "$LC_CLUSTER" --snapshot-count "$SNAPSHOT_COUNT"
 check "n$lag healthy after a long absence" lc_wait_healthy 30 "$lag"
-far_caught_up() { [ "$(lc_ctl_at "$lag" get "far/$((2 * SNAPSHOT_COUNT + 20))" --print-value-only --consistency=s 2>/dev/null)" = "f$((2 * SNAPSHOT_COUNT + 20))" ]; }
+far_caught_up() { [ "$(lc_ctl_at "$lag" get "far/$far" --print-value-only --consistency=s 2>/dev/null)" = "f$far$big" ]; }
 check "n$lag caught up" wait_for 15 far_caught_up
 check "n$lag caught up through a snapshot (log says installed)" \
   grep -q "installed snapshot at index" "$LC_WORK/n$lag.log"
@@ -140,7 +151,7 @@ promote() { lc_ctl member promote "$(lc_ctl member list | awk -F', ' '$3=="n4"{p
 check "member promote n4 (retried until in sync)" wait_for 30 promote
 out=$(lc_ctl member list)
 check "n4 is a voter now" grep -Eq ", started, n4, .*, false$" <<<"$out"
-far4() { [ "$(lc_ctl_at 4 get far/1 --print-value-only --consistency=s 2>/dev/null)" = f1 ]; }
+far4() { [ "$(lc_ctl_at 4 get far/1 --print-value-only --consistency=s 2>/dev/null)" = "f1$big" ]; }
 check "n4 serves the replicated data" wait_for 15 far4
 
 # ---- move-leader ----------------------------------------------------------------------------

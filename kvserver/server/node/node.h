@@ -9,10 +9,11 @@
 // (steps messages, queues proposals), proposes the queued writes as one batch (group commit), then
 // per Ready: sends messages (a leader before its fsync, thesis §10.2.1), persists with one fsync,
 // sends persisted_messages, installs a snapshot, applies committed entries, serves read states,
-// advance()s, and takes a snapshot every --snapshot-count applied entries - written by a forked
-// child (snapshot_writer.h) while the loop goes on, and adopted by the loop once it is durable.
-// Applying on the loop thread keeps committed - applied at zero in steady state; the 5000-entry
-// backpressure bound matters after a restart, when the whole log tail is re-applied.
+// advance()s, and takes a snapshot every --snapshot-count applied entries once the log since the
+// last one has outgrown it (maybe_snapshot says why) - written by a forked child
+// (snapshot_writer.h) while the loop goes on, and adopted by the loop once it is durable. Applying
+// on the loop thread keeps committed - applied at zero in steady state; the 5000-entry backpressure
+// bound matters after a restart, when the whole log tail is re-applied.
 //
 // Durable state: the WAL + snapshots (kvserver/storage), member metadata (bootstrap.h). A
 // snapshot's data is "kvns1" + the Membership + the KvStore image (state_image.h); the KvStore is
@@ -190,7 +191,9 @@ class Node final : public NodeApi {
   // Loop thread only.
   uint64_t start_commit_ = 0;
   uint64_t snapshot_index_ = 0;
-  int64_t snapshot_rest_until_ms_ = 0;  // no new snapshot before (maybe_snapshot)
+  int64_t snapshot_rest_until_ms_ = 0;     // no new snapshot before (maybe_snapshot)
+  uint64_t snapshot_bytes_ = 0;            // the size of the latest snapshot (maybe_snapshot)
+  uint64_t log_bytes_since_snapshot_ = 0;  // entry data applied since the last one started
   std::vector<std::string> batch_;
   std::vector<std::pair<uint64_t, uint64_t>> batch_ids_;  // (request id, origin) per entry
   std::vector<ReadWaiter> reads_waiting_;

@@ -151,7 +151,46 @@ ApiResult<T> call(std::function<void(NodeApi::Done<T>)> f) {
   return fut.get();
 }
 
+// The index of the newest snapshot file in a member's data dir (0: none). Written atomically (temp
+// name, then rename), so a listed *.snap file is complete.
+uint64_t newest_snapshot_index(const std::string& data_dir) {
+  uint64_t newest = 0;
+  std::error_code ec;
+  for (const auto& f : std::filesystem::directory_iterator(data_dir + "/snap", ec)) {
+    const std::string name = f.path().filename().string();
+    if (f.path().extension() != ".snap" || name.size() != 38) continue;  // term-index.snap, hex
+    newest = std::max<uint64_t>(newest, std::stoull(name.substr(17, 16), nullptr, 16));
+  }
+  return newest;
+}
+
 }  // namespace
+
+TEST_CASE("a snapshot waits for --snapshot-count entries and for the log to outgrow the last one",
+          "[cluster]") {
+  Cluster c(1, /*snapshot_count=*/10);
+  c.start_all();
+  TestMember& m = *c.members[0];
+  REQUIRE(eventually([&] { return m.node->is_ready(); }));
+  const std::string kib(1024, 'v');
+  for (int i = 0; i < 10; ++i)
+    REQUIRE(put(*m.node, "big" + std::to_string(i), kib).index() == 0);
+  REQUIRE(eventually([&] { return newest_snapshot_index(m.config.data_dir) > 0; }));
+  const uint64_t first = newest_snapshot_index(m.config.data_dir);
+  // 100 small entries: ten times --snapshot-count, but about 3 KB of log against a snapshot of
+  // over 10 KB, so none of them is worth rewriting the store for...
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(put(*m.node, "small" + std::to_string(i), "s").index() == 0);
+  CHECK(newest_snapshot_index(m.config.data_dir) == first);
+  // ...until one entry takes the log past the snapshot's size: the next snapshot is at that
+  // entry. (Every 10 entries, the newest snapshot would be 10 or fewer entries behind it, and
+  // none would follow it, one entry after.)
+  REQUIRE(put(*m.node, "huge", std::string(64 * 1024, 'h')).index() == 0);
+  REQUIRE_FALSE(barrier(*m.node));  // the put's answer may precede its applied index's update
+  const uint64_t huge_index = m.node->status().raft_applied_index;
+  CHECK(huge_index > first + 100);
+  CHECK(eventually([&] { return newest_snapshot_index(m.config.data_dir) == huge_index; }));
+}
 
 TEST_CASE("three members elect one leader and replicate a follower's write", "[cluster]") {
   Cluster c(3);
