@@ -247,6 +247,16 @@ TEST_CASE("stdin is delivered and large stdout/stderr are read without deadlock"
   CHECK(big->stderr_text == std::string(700000, 'b'));
 }
 
+TEST_CASE("sessions run in the fixture's own empty home, not the invoking user's", "[ssh][exec]") {
+  SshdFixture sshd;
+  auto session = Session::connect(sshd.spec("n1"));
+  REQUIRE(session.ok());
+  auto home = (*session)->run("echo \"$HOME\"; ls -A \"$HOME\" | wc -l");
+  REQUIRE(home.ok());
+  CHECK(home->stdout_text == sshd.dir() + "/home\n0\n");
+  CHECK(home->stderr_text.empty());
+}
+
 TEST_CASE("a command that outlives its timeout is stopped on the node", "[ssh][exec]") {
   SshdFixture sshd;
   auto session = Session::connect(sshd.spec("n1"));

@@ -139,7 +139,12 @@ void SshdFixture::start() {
        << "Subsystem sftp internal-sftp\n"
        << "MaxStartups 100:30:200\n"
        << "MaxSessions 50\n"
-       << "LogLevel VERBOSE\n";
+       << "LogLevel VERBOSE\n"
+       // Sessions get an empty home of their own: bash started by sshd reads ~/.bashrc, and the
+       // tests must not run whatever the invoking user's rc files do (a `pyenv init` there wrote
+       // warnings into the stderr a test compares, when two sessions raced on its shims).
+       << "SetEnv HOME=" << dir_ << "/home\n";
+  std::filesystem::create_directories(dir_ + "/home");
   write_file(config, conf.str());
   const std::string log_path = dir_ + "/sshd.log";
   std::string sshd = "/usr/sbin/sshd";

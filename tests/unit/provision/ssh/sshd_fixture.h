@@ -10,6 +10,8 @@
 // that outlives it, as Catch's test cases do).
 //
 // The tests run as root (sshd needs it for privilege separation; /run/sshd is created if missing).
+// Sessions get HOME=<temp dir>/home, empty, so the invoking user's shell rc files do not run in
+// them (bash started by sshd reads ~/.bashrc) and cannot add output the tests compare.
 //
 // Thread-safety: construct/restart/destroy from one thread; read-only accessors are safe anywhere.
 #pragma once
