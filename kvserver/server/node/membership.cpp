@@ -1,6 +1,7 @@
 #include "kvserver/server/node/membership.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "kvserver/kv/codec.h"
 #include "kvserver/server/node/command.h"
@@ -117,6 +118,12 @@ bool Membership::decode(std::string_view data) {
   cluster_id_ = cluster_id;
   members_ = std::move(members);
   return true;
+}
+
+std::string id_hex(uint64_t id) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(id));
+  return buf;
 }
 
 }  // namespace kvserver::node

@@ -50,4 +50,7 @@ class Membership {
   std::map<uint64_t, Member> members_;
 };
 
+// A member or cluster id as etcd prints it in logs and errors: lowercase hex, no padding.
+std::string id_hex(uint64_t id);
+
 }  // namespace kvserver::node

@@ -31,12 +31,6 @@ constexpr uint64_t kCatchUpEntries = 5000;
 constexpr int64_t kLeaseCheckIntervalMs = 500;
 constexpr std::size_t kRevokesPerCheck = 16;
 
-std::string hex(uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 }  // namespace
 
 ApiError member_not_found() {
@@ -380,7 +374,7 @@ void Node::start_read_round() {
     reads_waiting_.clear();
     return;
   }
-  std::string ctx = hex(id_) + ":" + std::to_string(++read_seq_);
+  std::string ctx = id_hex(id_) + ":" + std::to_string(++read_seq_);
   if (raw_->read_index(ctx) != raft::Status::kOk) {
     for (auto& w : reads_waiting_)
       w.done(no_leader());
@@ -526,7 +520,7 @@ void Node::on_soft_state(const raft::SoftState& ss, int64_t now) {
                    ss.lead == id_ ? " (this member)" : "");
     }
     if (options_.on_status) {
-      options_.on_status(ss.lead == 0 ? "no leader" : "leader " + hex(ss.lead));
+      options_.on_status(ss.lead == 0 ? "no leader" : "leader " + id_hex(ss.lead));
     }
   }
   if (ss.role == raft::Role::kLeader && !was_leader) {

@@ -2,31 +2,21 @@
 
 #include <openssl/evp.h>
 
-#include <cstdio>
-
 #include "kvserver/raft/codec.h"
 #include "kvserver/server/log.h"
+#include "kvserver/server/node/membership.h"
 
 namespace kvserver::node {
-namespace {
-
-std::string hex(uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-}  // namespace
 
 std::string PeerService::check_sender(uint64_t cluster_id, uint64_t from, uint64_t to) const {
   uint64_t mine = callbacks_.cluster_id();
   if (mine != 0 && cluster_id != 0 && cluster_id != mine) {
-    return "cluster id mismatch: this member is in cluster " + hex(mine) + ", the sender in " +
-           hex(cluster_id);
+    return "cluster id mismatch: this member is in cluster " + id_hex(mine) + ", the sender in " +
+           id_hex(cluster_id);
   }
   if (to != callbacks_.self_id()) {
-    return "member id mismatch: this member is " + hex(callbacks_.self_id()) +
-           ", the sender addressed " + hex(to);
+    return "member id mismatch: this member is " + id_hex(callbacks_.self_id()) +
+           ", the sender addressed " + id_hex(to);
   }
   if (callbacks_.was_removed && callbacks_.was_removed(from)) return kRemovedMemberError;
   return "";
