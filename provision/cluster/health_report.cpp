@@ -38,10 +38,19 @@ std::string format_took(double ms) {
   return buf;
 }
 
-std::string member_name(const ClusterReport& report, uint64_t id) {
+namespace {
+
+const MemberInfo* find_member(const ClusterReport& report, uint64_t id) {
   for (const auto& m : report.members)
-    if (m.id == id) return m.name;
-  return "";
+    if (m.id == id) return &m;
+  return nullptr;
+}
+
+}  // namespace
+
+std::string member_name(const ClusterReport& report, uint64_t id) {
+  const MemberInfo* m = find_member(report, id);
+  return m ? m->name : "";
 }
 
 Verdict evaluate(const ClusterReport& report) {
@@ -80,10 +89,8 @@ Verdict evaluate(const ClusterReport& report) {
     // serves as soon as it has a leader; etcd waits). Until it has, `etcdctl member list` shows
     // it unstarted and `endpoint health --cluster` skips it, so the cluster is not up yet.
     for (const auto& [id, node] : node_of_member) {
-      bool started = false;
-      for (const auto& m : report.members)
-        if (m.id == id) started = !m.name.empty() && !m.client_urls.empty();
-      if (!started) {
+      const MemberInfo* m = find_member(report, id);
+      if (m == nullptr || m->name.empty() || m->client_urls.empty()) {
         v.failing_nodes.push_back(node);
         problems.push_back(node + ": not started in the member list yet (name and client URLs " +
                            "not published)");
