@@ -67,6 +67,7 @@ bool eventually(Pred pred, std::chrono::milliseconds timeout = std::chrono::seco
   }
   return pred();
 }
+
 // Polls until something accepts TCP connections on host:port, or the deadline passes.
 bool wait_for_tcp_port(const std::string& host, int port, std::chrono::milliseconds deadline);
 

@@ -150,7 +150,8 @@ lc_wait_healthy() {
       members=$(LC_ENDPOINTS=$eps lc_ctl member list 2>/dev/null)
       published=1
       for url in ${eps//,/ }; do
-        [[ "$members" == *", started, "*"$url"* ]] || published=0
+        awk -v url="$url" 'index($0, ", started, ") && index($0, url) { found = 1 }
+                           END { exit !found }' <<<"$members" || published=0
       done
       [ $published = 1 ] && return 0
     fi
