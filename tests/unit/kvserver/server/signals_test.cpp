@@ -5,23 +5,11 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <chrono>
-#include <thread>
 
 #include "kvserver/server/signals.h"
+#include "tests/support/test_support.h"
 
-namespace {
-// Polls `pred` until it holds or 5 s pass; the poll interval is not a synchronisation.
-template <typename Pred>
-bool eventually(Pred pred) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return pred();
-}
-}  // namespace
+using test_support::eventually;
 
 TEST_CASE("SIGHUP calls on_reload and SIGTERM calls on_stop without killing the process",
           "[signals]") {
