@@ -43,8 +43,9 @@ rc=$?
 echo "$out" | grep -v '^  {'
 check "up (kvserver, 3 nodes): exit 0" [ "$rc" -eq 0 ]
 health=$(etcdctl_ endpoint health --cluster 2>&1)
-check "etcdctl endpoint health --cluster: 3 healthy" [ "$(grep -c 'is healthy' <<<"$health")" -eq 3 ]
-[ "$(grep -c 'is healthy' <<<"$health")" -eq 3 ] || echo "$health"
+healthy=$(grep -c 'is healthy' <<<"$health")
+check "etcdctl endpoint health --cluster: 3 healthy" [ "$healthy" -eq 3 ]
+[ "$healthy" -eq 3 ] || echo "$health"
 check "etcdctl member list: 3 started members" [ "$(etcdctl_ member list 2>/dev/null | grep -c ', started, h')" -eq 3 ]
 check "the unit runs kvserver" [ "$(node_ssh h2 'systemctl show -p ExecStart kvserver.service' | grep -c '/usr/local/bin/kvserver')" -eq 1 ]
 before=$(for n in h1 h2 h3; do node_ssh $n 'systemctl show -p ActiveEnterTimestamp -p MainPID kvserver.service'; done)
