@@ -9,7 +9,9 @@
 //                                             entry >= i already stored)
 //     send rd.persisted_messages             -- only now: they promise what was just persisted
 //     install rd.snapshot, then apply rd.committed_entries in order (calling apply_conf_change for
-//     kConfChange entries); serve rd.read_states once applied up to their index
+//     kConfChange entries); serve rd.read_states once applied up to their index. Without a
+//     snapshot, the entries may be applied before (or while) rd.entries are persisted: committed
+//     means durable on a quorum, and the leader counts itself only once durable (on advance())
 //     advance()
 // ready() may not be called again before advance(); inputs may be fed in between.
 //

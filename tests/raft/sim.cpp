@@ -314,6 +314,13 @@ class Simulation {
       raft::Ready rd = n.raw->ready();
       for (const Message& m : rd.messages)
         send(m);  // thesis §10.2.1: before our own write
+      // Like kvserver's Node (and etcd), apply committed entries before the disk write: the
+      // checker then sees a crash between the two (the entries are durable on a quorum only).
+      if (rd.snapshot.empty()) {
+        for (const Entry& e : rd.committed_entries)
+          apply(n, e);
+        rd.committed_entries.clear();
+      }
       bool slow = rd.must_sync() && faults_on_;
       n.syncing = std::move(rd);
       if (slow) {

@@ -558,6 +558,16 @@ void Node::handle_ready() {
     snapshot_writer_.cancel();  // the leader's snapshot supersedes ours, and resets the log
     storage_->apply_snapshot(rd.snapshot);
   }
+  if (rd.hard_state) {
+    committed_ = rd.hard_state->commit;
+    term_ = rd.hard_state->term;
+  }
+  // Committed entries are applied before this Ready's entries are persisted, as etcd does (its
+  // apply runs beside the WAL write): they are durable on a quorum already, so nothing waits for
+  // our own fsync. The leader answers its clients one fsync earlier, a follower those whose
+  // requests it forwarded. At 16 clients: 1-4% more Put/s, p99 a little lower (4 paired runs).
+  // A snapshot is installed first.
+  if (rd.snapshot.empty()) apply_committed(rd.committed_entries);
   // A Ready whose only news is a higher commit index is not persisted (etcd's raft.MustSync rule):
   // the commit index is volatile state (§5.3, Figure 2), a restarted member learns it again from
   // the leader, and restart copes with a durable commit behind the snapshot. Syncing it cost one
@@ -570,10 +580,6 @@ void Node::handle_ready() {
   if (rd.must_sync() && !commit_only) {
     storage_->save(rd.hard_state ? *rd.hard_state : durable, rd.entries);
   }
-  if (rd.hard_state) {
-    committed_ = rd.hard_state->commit;
-    term_ = rd.hard_state->term;
-  }
   send_messages(rd.persisted_messages);
   if (!rd.snapshot.empty()) {
     install_snapshot(rd.snapshot);
@@ -582,11 +588,7 @@ void Node::handle_ready() {
     snapshot_bytes_ = rd.snapshot.data.size();
     log_bytes_since_snapshot_ = 0;
     spdlog::info("installed snapshot at index {} from the leader", rd.snapshot.metadata.index);
-  }
-  for (const auto& e : rd.committed_entries) {
-    apply_entry(e);
-    applied_ = e.index;
-    log_bytes_since_snapshot_ += e.data.size();
+    apply_committed(rd.committed_entries);
   }
   for (auto& rs : rd.read_states) {
     auto it = read_rounds_.find(rs.request_ctx);
@@ -597,8 +599,16 @@ void Node::handle_ready() {
   }
   raw_->advance();
   release_reads();
-  maybe_snapshot();
+  maybe_snapshot();  // after the save: a snapshot never runs ahead of the durable log
   maybe_report_ready();
+}
+
+void Node::apply_committed(const std::vector<raft::Entry>& entries) {
+  for (const auto& e : entries) {
+    apply_entry(e);
+    applied_ = e.index;
+    log_bytes_since_snapshot_ += e.data.size();
+  }
 }
 
 // Ready (READY=1, `systemctl start` returns) once this member has joined a quorum: it knows a

@@ -150,6 +150,7 @@ class Node final : public NodeApi {
   void on_soft_state(const raft::SoftState& ss, int64_t now_ms);
 
   // Loop thread (node_apply.cpp).
+  void apply_committed(const std::vector<raft::Entry>& entries);
   void apply_entry(const raft::Entry& e);
   void apply_conf_entry(const raft::Entry& e);
   Outcome apply_command(const Command& c);
