@@ -13,10 +13,13 @@
 // and must not block (hand work to the gRPC reactor instead).
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -34,6 +37,7 @@ enum class ApiCode {
   kFailedPrecondition = 9,
   kOutOfRange = 11,
   kUnimplemented = 12,
+  kInternal = 13,
   kUnavailable = 14,
   kResourceExhausted = 8,
   kDataLoss = 15,
@@ -115,6 +119,28 @@ struct NodeStatus {
   std::vector<std::string> errors;
 };
 
+// A state machine image in a file: `bytes` bytes from `offset` of `fd`, which is open for reading
+// and owned (closed on destruction). The file has no name left: nothing to clean up.
+struct ImageFile {
+  int fd = -1;
+  uint64_t offset = 0;
+  uint64_t bytes = 0;
+
+  ImageFile() = default;
+  ImageFile(int f, uint64_t off, uint64_t n) : fd(f), offset(off), bytes(n) {}
+  ImageFile(ImageFile&& o) noexcept
+      : fd(std::exchange(o.fd, -1)), offset(o.offset), bytes(o.bytes) {}
+  ImageFile& operator=(ImageFile&& o) noexcept {
+    std::swap(fd, o.fd);
+    offset = o.offset;
+    bytes = o.bytes;
+    return *this;
+  }
+  ~ImageFile() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
 class NodeApi {
  public:
   virtual ~NodeApi() = default;
@@ -159,8 +185,9 @@ class NodeApi {
   virtual void move_leader(uint64_t target_id,
                            std::function<void(std::optional<ApiError>)> done) = 0;
   // A consistent image of the state machine for Maintenance.Snapshot, in kvserver's own snapshot
-  // file format (what `kvserver --restore FILE` reads).
-  virtual std::string snapshot_image() = 0;
+  // file format (what `kvserver --restore FILE` reads). Built beside the node, as its periodic
+  // snapshots are, so writes go on meanwhile; `done` runs on a node thread when it is ready.
+  virtual void snapshot_image(Done<ImageFile> done) = 0;
 };
 
 }  // namespace kvserver

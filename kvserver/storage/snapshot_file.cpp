@@ -78,6 +78,10 @@ certs::Status write_paced(int fd, std::uint64_t offset, std::string_view data,
 
 }  // namespace
 
+std::size_t snapshot_file_data_offset(const raft::SnapshotMetadata& metadata) {
+  return file_header(metadata, 0).size();
+}
+
 std::string encode_snapshot_file(const raft::Snapshot& snapshot) {
   std::string out = file_header(snapshot.metadata, snapshot.data.size());
   out.append(snapshot.data);
@@ -86,7 +90,7 @@ std::string encode_snapshot_file(const raft::Snapshot& snapshot) {
 }
 
 certs::Status write_snapshot_file(const std::string& path, const raft::SnapshotMetadata& metadata,
-                                  std::string_view data) {
+                                  std::string_view data, bool durable) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return certs::Error("create " + tmp + ": " + std::strerror(errno));
@@ -94,14 +98,17 @@ certs::Status write_snapshot_file(const std::string& path, const raft::SnapshotM
   std::string trailer;
   put_u32(trailer, crc32c::extend(crc32c::value(header), data.data(), data.size()));
   certs::Status st = write_all(fd, header, tmp);
-  if (st) st = write_paced(fd, header.size(), data, tmp);
+  if (st) st = durable ? write_paced(fd, header.size(), data, tmp) : write_all(fd, data, tmp);
   if (st) st = write_all(fd, trailer, tmp);
-  if (st && ::fsync(fd) != 0) st = certs::Error("fsync " + tmp + ": " + std::strerror(errno));
+  if (st && durable && ::fsync(fd) != 0) {
+    st = certs::Error("fsync " + tmp + ": " + std::strerror(errno));
+  }
   ::close(fd);
   if (!st) return st;
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     return certs::Error("rename " + tmp + " to " + path + ": " + std::strerror(errno));
   }
+  if (!durable) return st;
   const std::string dir = std::filesystem::path(path).parent_path().string();
   const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0 || ::fsync(dfd) != 0)

@@ -27,12 +27,20 @@ std::string snapshot_file_name(raft::Term term, raft::Index index);
 std::string encode_snapshot_file(const raft::Snapshot& snapshot);
 certs::Result<raft::Snapshot> decode_snapshot_file(std::string_view bytes, const std::string& path);
 
+// Where a snapshot file's data starts: the size of everything before it (magic, metadata, length).
+// The data is followed by the 4-byte CRC.
+std::size_t snapshot_file_data_offset(const raft::SnapshotMetadata& metadata);
+constexpr std::size_t kSnapshotFileTrailerBytes = 4;
+
 // Writes a whole snapshot file (metadata + data) durably under `path` - `<path>.tmp` (0600),
 // fsync, rename, fsync of the directory - without copying the data into one buffer first.
 // Returns an Error naming the file instead of stopping the process: it runs in the snapshot
 // writer's child, whose failure the node reports.
+// durable = false (a scratch file that is read back at once and removed, e.g. the image a client
+// streams): no pacing, no fsyncs, so it costs the disk (and the WAL's fsyncs) nothing unless
+// writeback gets to it first.
 certs::Status write_snapshot_file(const std::string& path, const raft::SnapshotMetadata& metadata,
-                                  std::string_view data);
+                                  std::string_view data, bool durable = true);
 
 class SnapshotStore {
  public:

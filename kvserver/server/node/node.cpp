@@ -105,7 +105,8 @@ Node::Node(NodeOptions options, std::unique_ptr<storage::Storage> storage, uint6
           [this](uint64_t member) {
             std::lock_guard lock(removed_ids_mu_);
             return removed_ids_.count(member) > 0;
-          }}) {
+          }}),
+      image_exporter_(options_.config.data_dir) {
   transport_ = std::make_unique<PeerTransport>(
       id_, options_.dial,
       TransportCallbacks{
@@ -204,6 +205,7 @@ void Node::stop() {
   }
   cv_.notify_all();
   if (loop_.joinable()) loop_.join();
+  image_exporter_.cancel_all(ApiError{ApiCode::kUnavailable, "etcdserver: server stopped"});
   transport_->stop();
   for (auto& cb : registry_.take_all())
     cb(Outcome{ApiError{ApiCode::kUnavailable, "etcdserver: server stopped"}, {}, 0, {}});
@@ -428,6 +430,7 @@ void Node::on_tick(int64_t now) {
   }
   timed_out(transfers_);
   finish_snapshot();
+  image_exporter_.poll();
   maybe_publish(now);
   maybe_report_ready();
   maybe_revoke_expired_leases(now);
@@ -678,6 +681,30 @@ void Node::maybe_snapshot() {
     // would hold about 1.5x its live heap for good.
     malloc_trim(0);
   }
+}
+
+void Node::export_image(Done<ImageFile> done) {
+  Image img;
+  img.index = applied_.load();
+  img.term = term_.load();
+  // As in maybe_snapshot: the membership is encoded here, the store in the child.
+  std::string membership = membership_.encode();
+  std::string error;
+  bool forked = false;
+  {
+    auto frozen = store_.freeze();
+    forked = image_exporter_.start(
+        img.index, img.term,
+        [&] {
+          img.state = encode_state({membership, store_.snapshot_frozen()});
+          return encode_image(img);
+        },
+        done, &error);
+  }
+  if (forked) return;
+  spdlog::warn("snapshot image for a client: {}; building it on the loop thread instead", error);
+  img.state = encode_state({std::move(membership), store_.snapshot()});
+  ImageExporter::export_now(encode_image(img), std::move(done));
 }
 
 void Node::finish_snapshot() {

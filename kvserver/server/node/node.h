@@ -42,6 +42,7 @@
 #include "kvserver/server/flags.h"
 #include "kvserver/server/node/command.h"
 #include "kvserver/server/node/frame.h"
+#include "kvserver/server/node/image_exporter.h"
 #include "kvserver/server/node/membership.h"
 #include "kvserver/server/node/peer_service.h"
 #include "kvserver/server/node/peer_transport.h"
@@ -101,7 +102,7 @@ class Node final : public NodeApi {
   void member_promote(uint64_t id, Done<MemberChangeResult> done) override;
   NodeStatus status() const override;
   void move_leader(uint64_t target_id, std::function<void(std::optional<ApiError>)> done) override;
-  std::string snapshot_image() override;
+  void snapshot_image(Done<ImageFile> done) override;
 
  private:
   struct ReadWaiter {
@@ -139,6 +140,7 @@ class Node final : public NodeApi {
   void maybe_publish(int64_t now_ms);
   void maybe_revoke_expired_leases(int64_t now_ms);
   void maybe_snapshot();
+  void export_image(Done<ImageFile> done);
   void finish_snapshot();
   raft::Index compact_through(raft::Index snapshot_index) const;  // the log kept behind it
   void log_snapshot_taken(raft::Index index, std::size_t bytes, const std::string& how);
@@ -170,6 +172,7 @@ class Node final : public NodeApi {
   PeerService peer_service_;
   std::unique_ptr<PeerTransport> transport_;
   SnapshotWriter snapshot_writer_;  // loop thread only
+  ImageExporter image_exporter_;    // loop thread only (Maintenance.Snapshot)
 
   // Shared with other threads.
   std::atomic<uint64_t> leader_{0};

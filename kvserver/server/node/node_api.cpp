@@ -259,14 +259,8 @@ void Node::move_leader(uint64_t target_id, std::function<void(std::optional<ApiE
   });
 }
 
-std::string Node::snapshot_image() {
-  // The KvStore snapshot is consistent by itself (taken under its lock); the membership is read
-  // next to it. Index/term say roughly where in the log it was taken.
-  Image img;
-  img.index = applied_.load();
-  img.term = term_.load();
-  img.state = encode_state({membership_.encode(), store_.snapshot()});
-  return encode_image(img);
+void Node::snapshot_image(Done<ImageFile> done) {
+  submit([this, done = std::move(done)]() mutable { export_image(std::move(done)); });
 }
 
 }  // namespace kvserver::node

@@ -24,7 +24,8 @@ constexpr int kChildResultFd = 3;  // the error pipe's write end, once the child
 // (spdlog's sinks have locks another thread may have held at the fork) and must leave by _exit,
 // never by returning or exit(): the parent's destructors and atexit handlers are not its to run.
 [[noreturn]] void run_child(pid_t parent, int result_fd, const raft::SnapshotMetadata& metadata,
-                            const std::string& path, const std::function<std::string()>& build) {
+                            const std::string& path, const std::function<std::string()>& build,
+                            bool durable) {
   auto fail = [](std::string_view why) {
     [[maybe_unused]] ssize_t n = ::write(kChildResultFd, why.data(), why.size());
     ::_exit(1);
@@ -40,7 +41,7 @@ constexpr int kChildResultFd = 3;  // the error pipe's write end, once the child
   if (::sched_setscheduler(0, SCHED_IDLE, &idle) != 0) ::setpriority(PRIO_PROCESS, 0, kChildNice);
   try {
     const std::string data = build();
-    certs::Status st = storage::write_snapshot_file(path, metadata, data);
+    certs::Status st = storage::write_snapshot_file(path, metadata, data, durable);
     if (!st) fail(st.error().message);
   } catch (const std::exception& e) {
     fail(std::string("building the image: ") + e.what());
@@ -51,7 +52,8 @@ constexpr int kChildResultFd = 3;  // the error pipe's write end, once the child
 }  // namespace
 
 bool SnapshotWriter::start(const raft::SnapshotMetadata& metadata, std::string path,
-                           const std::function<std::string()>& build, std::string* error) {
+                           const std::function<std::string()>& build, std::string* error,
+                           bool durable) {
   if (busy()) {
     *error = "a snapshot is already being written";
     return false;
@@ -70,7 +72,7 @@ bool SnapshotWriter::start(const raft::SnapshotMetadata& metadata, std::string p
     ::close(fds[1]);
     return false;
   }
-  if (pid == 0) run_child(parent, fds[1], metadata, path, build);
+  if (pid == 0) run_child(parent, fds[1], metadata, path, build, durable);
   fork_pause_ = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - started);
   ::close(fds[1]);

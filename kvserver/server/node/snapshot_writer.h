@@ -55,8 +55,9 @@ class SnapshotWriter {
 
   // Forks the child. False (nothing started) when busy() or when fork() fails; `error` then says
   // why, and the caller may build the snapshot itself.
+  // durable = false writes a scratch file (write_snapshot_file: no fsyncs).
   bool start(const raft::SnapshotMetadata& metadata, std::string path,
-             const std::function<std::string()>& build, std::string* error);
+             const std::function<std::string()>& build, std::string* error, bool durable = true);
   bool busy() const { return pid_ > 0; }
   const raft::SnapshotMetadata& pending() const { return metadata_; }
 

@@ -4,8 +4,9 @@
 // status` prints it. Alarm: kvserver raises no alarms, so GET answers none and (DE)ACTIVATE are
 // accepted no-ops. Defragment: a no-op success (the store has no free pages to give back).
 // Hash/HashKV: the store's hash (kv_store.h). MoveLeader: NodeApi::move_leader. Snapshot: a server
-// stream of frame_snapshot(NodeApi::snapshot_image()) (services.h has the framing) in chunks of
-// `chunk_bytes`, each with remaining_bytes = bytes still to come before the final sha256 chunk.
+// stream of the image NodeApi::snapshot_image() hands over, framed as services.h says, read from
+// its file and sent in chunks of `chunk_bytes`, each with remaining_bytes = bytes still to come
+// before the final sha256 chunk.
 //
 // Thread-safety: any gRPC thread; NodeApi callbacks may finish calls from the node's threads.
 #pragma once

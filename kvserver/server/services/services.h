@@ -21,9 +21,9 @@
 //
 // Maintenance.Snapshot stream framing (what `etcdctl snapshot save` requires: size % 512 == 32):
 //   file := image | zero padding | image_len (u64 little-endian) | sha256(all before it) (32 bytes)
-// where image is NodeApi::snapshot_image() and the padding (0..511 bytes) makes everything before
-// the sha256 a multiple of 512 bytes. unframe_snapshot() gives the exact image back, for
-// `kvserver --restore` (etcdctl writes the stream to the file unchanged).
+// where image is what NodeApi::snapshot_image() hands over and the padding (0..511 bytes) makes
+// everything before the sha256 a multiple of 512 bytes. unframe_snapshot() gives the exact image
+// back, for `kvserver --restore` (etcdctl writes the stream to the file unchanged).
 //
 // Thread-safety: register_with() once, from one thread; the services themselves are safe from any
 // gRPC thread.
@@ -68,6 +68,26 @@ class EtcdServices {
 
 // The snapshot stream as etcdctl saves it (see above), from an image.
 std::string frame_snapshot(std::string_view image);
+// The same, for an image streamed in parts without holding it whole: add() each part in order,
+// then trailer() is everything that follows the image (padding, image length, sha256).
+class SnapshotFramer {
+ public:
+  explicit SnapshotFramer(uint64_t image_bytes);
+  ~SnapshotFramer();
+  SnapshotFramer(const SnapshotFramer&) = delete;
+  SnapshotFramer& operator=(const SnapshotFramer&) = delete;
+
+  void add(std::string_view image_part);
+  std::string trailer();  // once, after image_bytes were added
+  // Sizes known up front: the trailer's, and all the stream's bytes before the sha256.
+  std::size_t trailer_bytes() const { return trailer_bytes_; }
+  uint64_t bytes_before_sha() const { return image_bytes_ + trailer_bytes_ - 32; }
+
+ private:
+  uint64_t image_bytes_;
+  std::size_t trailer_bytes_;
+  struct evp_md_ctx_st* ctx_;
+};
 // A saved snapshot stream back to the exact image; checks the size rule, the length and the sha256
 // (kBadSnapshot naming what is wrong otherwise).
 kv::Result<std::string> unframe_snapshot(std::string_view file);

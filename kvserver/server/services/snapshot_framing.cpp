@@ -32,17 +32,42 @@ kv::Error bad(const std::string& why) {
 
 }  // namespace
 
-std::string frame_snapshot(std::string_view image) {
-  std::size_t body = image.size() + kLenBytes;
-  std::size_t padded = (body + kBlock - 1) / kBlock * kBlock;
-  std::string out;
-  out.reserve(padded + kShaBytes);
-  out.append(image);
-  out.append(padded - body, '\0');
-  uint64_t n = image.size();
+SnapshotFramer::SnapshotFramer(uint64_t image_bytes)
+    : image_bytes_(image_bytes), ctx_(EVP_MD_CTX_new()) {
+  const uint64_t body = image_bytes + kLenBytes;
+  const uint64_t padded = (body + kBlock - 1) / kBlock * kBlock;
+  trailer_bytes_ = static_cast<std::size_t>(padded - image_bytes) + kShaBytes;
+  // Allocation or init of SHA-256 fails only with a broken libcrypto.
+  if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) std::abort();
+}
+
+SnapshotFramer::~SnapshotFramer() {
+  EVP_MD_CTX_free(ctx_);
+}
+
+void SnapshotFramer::add(std::string_view image_part) {
+  if (EVP_DigestUpdate(ctx_, image_part.data(), image_part.size()) != 1) std::abort();
+}
+
+std::string SnapshotFramer::trailer() {
+  std::string out(trailer_bytes_ - kShaBytes - kLenBytes, '\0');
   for (std::size_t i = 0; i < kLenBytes; ++i)
-    out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-  out.append(sha256(out));
+    out.push_back(static_cast<char>((image_bytes_ >> (8 * i)) & 0xff));
+  add(out);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(ctx_, md, &len) != 1 || len != kShaBytes) std::abort();
+  out.append(reinterpret_cast<const char*>(md), len);
+  return out;
+}
+
+std::string frame_snapshot(std::string_view image) {
+  SnapshotFramer framer(image.size());
+  framer.add(image);
+  std::string out;
+  out.reserve(image.size() + framer.trailer_bytes());
+  out.append(image);
+  out.append(framer.trailer());
   return out;
 }
 

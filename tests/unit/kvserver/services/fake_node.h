@@ -50,7 +50,8 @@ class FakeNode final : public NodeApi {
   void member_promote(uint64_t id, Done<MemberChangeResult> done) override;
   NodeStatus status() const override;
   void move_leader(uint64_t target_id, std::function<void(std::optional<ApiError>)> done) override;
-  std::string snapshot_image() override { return store_.snapshot(); }
+  // Synchronous: the image goes into an unnamed memfd (the real node builds it in a child).
+  void snapshot_image(Done<ImageFile> done) override;
 
  private:
   void run_on_apply_thread(std::function<void()> job);
