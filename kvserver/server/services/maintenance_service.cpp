@@ -16,8 +16,6 @@ namespace kvserver::services {
 
 namespace {
 
-constexpr std::size_t kSha256Bytes = 32;
-
 // Streams the framed image chunk by chunk, then the sha256 chunk; one write in flight at a time.
 // The image comes from the node as a file (built beside the node loop) and is read a chunk at a
 // time, so neither the store nor memory is held for the whole of a large transfer.
@@ -65,7 +63,7 @@ class SnapshotStream final : public grpc::ServerWriteReactor<etcdserverpb::Snaps
       sent_ += n;
       current_.set_remaining_bytes(static_cast<int64_t>(body_bytes - sent_));
     } else {
-      current_.set_blob(trailer_.substr(trailer_.size() - kSha256Bytes));
+      current_.set_blob(trailer_.substr(trailer_.size() - SnapshotFramer::kShaBytes));
       current_.set_remaining_bytes(0);
       sent_ = body_bytes + 1;  // marks the sha256 chunk as sent
     }

@@ -72,6 +72,8 @@ std::string frame_snapshot(std::string_view image);
 // then trailer() is everything that follows the image (padding, image length, sha256).
 class SnapshotFramer {
  public:
+  static constexpr std::size_t kShaBytes = 32;
+
   explicit SnapshotFramer(uint64_t image_bytes);
   ~SnapshotFramer();
   SnapshotFramer(const SnapshotFramer&) = delete;
@@ -81,7 +83,7 @@ class SnapshotFramer {
   std::string trailer();  // once, after image_bytes were added
   // Sizes known up front: the trailer's, and all the stream's bytes before the sha256.
   std::size_t trailer_bytes() const { return trailer_bytes_; }
-  uint64_t bytes_before_sha() const { return image_bytes_ + trailer_bytes_ - 32; }
+  uint64_t bytes_before_sha() const { return image_bytes_ + trailer_bytes_ - kShaBytes; }
 
  private:
   uint64_t image_bytes_;

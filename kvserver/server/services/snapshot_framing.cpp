@@ -14,7 +14,7 @@ namespace {
 
 constexpr std::size_t kBlock = 512;  // etcdctl's check: file size % 512 == 32 (bbolt pages)
 constexpr std::size_t kLenBytes = 8;
-constexpr std::size_t kShaBytes = 32;
+constexpr std::size_t kShaBytes = SnapshotFramer::kShaBytes;
 
 std::string sha256(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
