@@ -606,14 +606,6 @@ void Node::handle_ready() {
   maybe_report_ready();
 }
 
-void Node::apply_committed(const std::vector<raft::Entry>& entries) {
-  for (const auto& e : entries) {
-    apply_entry(e);
-    applied_ = e.index;
-    log_bytes_since_snapshot_ += e.data.size();
-  }
-}
-
 // Ready (READY=1, `systemctl start` returns) once this member has joined a quorum: it knows a
 // leader, has applied what was committed when it started, and its name and client URLs are in the
 // applied membership (published_). The last part matters for a member that joins with `existing`

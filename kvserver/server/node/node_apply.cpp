@@ -187,6 +187,14 @@ void Node::apply_conf_entry(const raft::Entry& e) {
   if (cc.type == raft::ConfChangeType::kRemoveNode && cc.node_id == id_) mark_removed();
 }
 
+void Node::apply_committed(const std::vector<raft::Entry>& entries) {
+  for (const auto& e : entries) {
+    apply_entry(e);
+    applied_ = e.index;
+    log_bytes_since_snapshot_ += e.data.size();
+  }
+}
+
 void Node::apply_entry(const raft::Entry& e) {
   if (e.type == raft::EntryType::kConfChange) {
     apply_conf_entry(e);

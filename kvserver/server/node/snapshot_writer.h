@@ -20,6 +20,8 @@
 // parent closes is really closed, and it dies with the thread that forked it (PR_SET_PDEATHSIG), so
 // a killed member's child cannot keep its ports or data dir busy. One child at a time.
 //
+// ImageExporter uses it too, for the image a client streams (durable = false: a scratch file).
+//
 // Thread-safety: none; the node loop's thread only (the one that forks is the one that reaps).
 #pragma once
 

@@ -66,7 +66,8 @@ class EtcdServices {
   std::unique_ptr<Impl> impl_;
 };
 
-// The snapshot stream as etcdctl saves it (see above), from an image.
+// The snapshot stream as etcdctl saves it (see above), from a whole image in memory: the reference
+// form of SnapshotFramer below, which the server streams with (tests check the format with it).
 std::string frame_snapshot(std::string_view image);
 // The same, for an image streamed in parts without holding it whole: add() each part in order,
 // then trailer() is everything that follows the image (padding, image length, sha256).

@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
-#include <thread>
 
+#include "tests/support/test_support.h"
 #include "tests/unit/kvserver/storage/test_util.h"
 
 using kvserver::ApiError;
@@ -18,6 +18,7 @@ using kvserver::ApiResult;
 using kvserver::ImageFile;
 using kvserver::node::ImageExporter;
 using storage_test::TempDir;
+using test_support::eventually;
 
 namespace {
 
@@ -31,17 +32,14 @@ struct Outcome {
 
 // Polls the exporter until every outcome has arrived, for at most 30 s (a loaded CI machine).
 void poll_until_done(ImageExporter& e, std::initializer_list<Outcome*> outcomes) {
-  auto all_done = [&] {
-    for (Outcome* o : outcomes)
-      if (!o->result) return false;
-    return true;
-  };
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!all_done() && std::chrono::steady_clock::now() < deadline) {
-    e.poll();
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // poll interval, not a sync
-  }
-  REQUIRE(all_done());
+  REQUIRE(eventually(
+      [&] {
+        e.poll();
+        for (Outcome* o : outcomes)
+          if (!o->result) return false;
+        return true;
+      },
+      std::chrono::seconds(30)));
 }
 
 std::string read_image(const ImageFile& f) {
