@@ -107,6 +107,8 @@ void Raft::reset(Term term) {
   lead_ = kNoNode;
   election_elapsed_ = 0;
   heartbeat_elapsed_ = 0;
+  prevote_yield_to_ = kNoNode;
+  prevote_yield_ticks_ = 0;
   reset_randomized_election_timeout();
   abort_leader_transfer();
   tracker_.reset_votes();
@@ -229,6 +231,7 @@ void Raft::tick() {
 
 void Raft::tick_election() {
   ++election_elapsed_;
+  if (prevote_yield_ticks_ > 0 && --prevote_yield_ticks_ == 0) prevote_yield_to_ = kNoNode;
   if (promotable() && election_elapsed_ >= randomized_election_timeout_) {
     election_elapsed_ = 0;
     hup(config_.pre_vote ? CampaignType::kPreElection : CampaignType::kElection);
@@ -333,12 +336,29 @@ void Raft::handle_vote_request(const Message& m) {
     if (m.type == MessageType::kVote) {
       election_elapsed_ = 0;
       vote_ = m.from;
+    } else if (m.from > id_ && m.term == term_ + 1 && m.from > prevote_yield_to_) {
+      prevote_yield_to_ = m.from;
+      prevote_yield_ticks_ = config_.election_tick;
     }
   } else {
     r.term = term_;
     r.reject = true;
     send(std::move(r));
   }
+}
+
+// A tie-break of our own (not in the thesis or etcd). Two followers that lose the leader time out
+// at about the same moment when their randomized timeouts happen to match; each then grants the
+// other's pre-vote (pre-votes commit nobody), both win their pre-election, both become candidates
+// in the same term, and the vote splits: the next try waits a whole new timeout, so a failover
+// that should take one election timeout takes two or more. When the pre-votes crossed - we granted
+// a higher id's pre-vote for the very term we now want - the lower id steps aside and the higher
+// one campaigns alone, getting our real vote. Pre-votes decide only who campaigns, never a vote,
+// so this cannot affect safety; it costs liveness nothing either, as the grant counts for one
+// election timeout only and reset() forgets it, so a yielding node campaigns at its next timeout
+// if the other did not win.
+bool Raft::yields_to_crossing_pre_candidate() const {
+  return prevote_yield_to_ != kNoNode && prevote_yield_ticks_ > 0;
 }
 
 void Raft::step_follower(const Message& m) {
@@ -388,7 +408,10 @@ void Raft::step_candidate(const Message& m) {
       tracker_.record_vote(m.from, !m.reject);
       switch (tracker_.tally()) {
         case ProgressTracker::VoteResult::kWon:
-          if (role_ == Role::kPreCandidate) {
+          if (role_ == Role::kPreCandidate && yields_to_crossing_pre_candidate()) {
+            // It campaigns with our vote; we try again at our next timeout if it does not win.
+            become_follower(term_, kNoNode);
+          } else if (role_ == Role::kPreCandidate) {
             campaign(CampaignType::kElection);
           } else {
             become_leader();

@@ -111,6 +111,7 @@ class Raft {
   void step_candidate(const Message& m);
   void step_leader(const Message& m);
   void handle_vote_request(const Message& m);
+  bool yields_to_crossing_pre_candidate() const;
   void handle_append(const Message& m);
   void handle_heartbeat(const Message& m);
   void handle_snapshot(const Message& m);
@@ -149,6 +150,10 @@ class Raft {
   int heartbeat_elapsed_ = 0;
   int randomized_election_timeout_ = 0;
   NodeId lead_transferee_ = kNoNode;
+  // Pre-vote tie-break (see step_candidate): the highest id above ours whose pre-vote for
+  // term_ + 1 we granted, and for how many more ticks that grant makes us yield to it.
+  NodeId prevote_yield_to_ = kNoNode;
+  int prevote_yield_ticks_ = 0;
   Index pending_conf_index_ = 0;  // a conf change at or below this index may still be unapplied
   std::uint64_t rng_state_ = 0;
 

@@ -231,6 +231,69 @@ TEST_CASE("§9.6: pre-vote: a pre-candidate keeps its term and vote until the re
 }
 
 TEST_CASE(
+    "§9.6 (our tie-break): followers whose pre-votes cross do not split the vote: the lower id "
+    "yields and the higher one wins in the next term",
+    "[raft][s9.6]") {
+  TestCluster c(3);
+  REQUIRE(c.elect(1));
+  const Term t = c.raft(1).term();
+  c.isolate(1);  // the leader dies
+  // 2 and 3 time out before either hears the other: both pre-vote with nothing delivered yet.
+  for (int i = 0;
+       i < 100 && (c.raft(2).role() == Role::kFollower || c.raft(3).role() == Role::kFollower);
+       ++i) {
+    if (c.raft(2).role() == Role::kFollower) c.node(2).tick();
+    if (c.raft(3).role() == Role::kFollower) c.node(3).tick();
+  }
+  REQUIRE(c.raft(2).role() == Role::kPreCandidate);
+  REQUIRE(c.raft(3).role() == Role::kPreCandidate);
+  c.settle();  // each grants the other's pre-vote; without the tie-break both would campaign
+  CHECK(c.leader() == 3);
+  CHECK(c.raft(3).term() == t + 1);
+  CHECK(c.raft(2).term() == t + 1);
+  CHECK(c.raft(2).vote() == 3);
+}
+
+TEST_CASE(
+    "§9.6 (our tie-break): a node yields once to a higher id whose pre-vote it granted, and "
+    "campaigns at its next timeout if that one did not win",
+    "[raft][s9.6]") {
+  Lone n({1}, 1, /*pre_vote=*/true);  // id 1 of voters 1, 2, 3
+  auto grant_from_2 = [] {
+    Message m;
+    m.type = MessageType::kPreVoteResp;
+    m.from = 2;
+    m.to = 1;
+    m.term = 2;
+    return m;
+  };
+  while (n.r->role() == Role::kFollower)
+    n.r->tick();
+  REQUIRE(n.r->role() == Role::kPreCandidate);
+  n.r->step(vote_request(3, 1, 2, 1, 1, MessageType::kPreVote));  // 3's pre-vote crosses ours
+  auto msgs = n.take();
+  REQUIRE(count_type(msgs, MessageType::kPreVoteResp) == 1);
+  CHECK_FALSE(msgs.back().reject);
+  n.r->step(grant_from_2());  // a pre-vote majority, but 3 also has one: 3 campaigns, we do not
+  CHECK(n.r->role() == Role::kFollower);
+  CHECK(n.r->term() == 1);
+  CHECK(n.r->vote() == kNoNode);
+  CHECK(count_type(n.take(), MessageType::kVote) == 0);
+
+  // 3 never campaigned (it crashed): at our next timeout we pre-vote again, and this time go on.
+  int ticks = 0;
+  while (n.r->role() == Role::kFollower && ticks < 100) {
+    n.r->tick();
+    ++ticks;
+  }
+  CHECK(ticks <= 2 * 10);
+  REQUIRE(n.r->role() == Role::kPreCandidate);
+  n.r->step(grant_from_2());
+  CHECK(n.r->role() == Role::kCandidate);
+  CHECK(n.r->term() == 2);
+}
+
+TEST_CASE(
     "§9.6: check-quorum: a leader that cannot reach a majority steps down within an election "
     "timeout",
     "[raft][s9.6]") {
