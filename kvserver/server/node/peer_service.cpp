@@ -53,7 +53,8 @@ class PeerService::PushReactor final : public grpc::ServerReadReactor<raftpb::Me
       frames.push_back(std::move(*frame));
     }
     summary_->set_seq(batch_.seq());
-    service_->callbacks_.on_frames(batch_.from(), std::move(frames));
+    // An empty batch is the sender proving an idle stream (peer_transport.h): nothing to hand on.
+    if (!frames.empty()) service_->callbacks_.on_frames(batch_.from(), std::move(frames));
     StartRead(&batch_);
   }
 

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <atomic>
 #include <chrono>
 
 #include <grpcpp/grpcpp.h>
@@ -14,7 +15,9 @@
 namespace kvserver::node {
 namespace {
 
-constexpr auto kRedialBackoff = std::chrono::milliseconds(100);
+constexpr auto kRedialBackoff = std::chrono::milliseconds(100);  // after frames were lost
+constexpr auto kIdleRedial = std::chrono::seconds(1);  // a peer that is down, nothing to send
+constexpr auto kIdleProbe = std::chrono::seconds(1);   // a quiet stream is checked this often
 
 std::string sha256(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -75,6 +78,8 @@ class PeerSender {
     return true;
   }
 
+  bool up() const { return up_; }
+
   void send_snapshot(const raft::Message& m) {
     std::unique_lock lock(mu_);
     if (snap_busy_ || stop_) {
@@ -133,23 +138,107 @@ class PeerSender {
       ctx_.reset();
       return st;
     };
-    auto drop_all_and_wait = [&] {
+    auto write = [&] {
+      mb.set_cluster_id(callbacks_->cluster_id());
+      mb.set_from(self_id_);
+      mb.set_to(peer_id_);
+      mb.set_seq(++seq);
+      return stream->Write(mb);
+    };
+    // Dials and proves the stream with an empty batch (the receiver takes it as a no-op).
+    auto open_stream = [&] {
+      auto channel = dial();
+      if (!channel) return false;
+      stub = raftpb::RaftPeer::NewStub(channel);
+      auto ctx = std::make_unique<grpc::ClientContext>();
+      grpc::ClientContext* raw_ctx = ctx.get();
+      {
+        std::lock_guard lock(mu_);
+        if (stop_) return false;
+        ctx_ = std::move(ctx);
+        redial_ = false;  // this stream already goes to the latest URLs
+      }
+      stream = stub->Push(raw_ctx, &summary);
+      seq = 0;
+      raftpb::MessageBatch pending;
+      pending.Swap(&mb);  // the probe goes first, alone
+      const bool ok = write();
+      pending.Swap(&mb);
+      return ok;
+    };
+    // The stream is gone: the peer went away or refused us, a keepalive timed out, or we
+    // cancelled (stop, new URLs). Returns whether the peer refused us.
+    auto on_broken = [&] {
+      grpc::Status st = end_stream(false);
+      set_up(false);
+      const bool refused = st.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
+                           st.error_code() == grpc::StatusCode::INVALID_ARGUMENT;
+      if (refused) {
+        spdlog::warn("peer {:x} refused our stream: {}", peer_id_, st.error_message());
+        if (callbacks_->on_refused) callbacks_->on_refused(peer_id_, st.error_message());
+      } else if (st.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+        spdlog::warn("peer {:x} has no RaftPeer.Push: it runs an older kvserver; upgrade it",
+                     peer_id_);
+      }
+      return refused;
+    };
+    // Waits before the next dial. What is queued is dropped (Raft resends what still matters) and
+    // reported; then kRedialBackoff, or kIdleRedial when nothing was lost (woken by new frames)
+    // or when the peer refused us (that does not clear itself within milliseconds).
+    auto back_off = [&](bool refused) {
+      std::unique_lock lock(mu_);
+      if (stop_) return;
+      const bool lost = mb.messages_size() > 0 || !queue_.empty();
       mb.clear_messages();
       retried = false;
-      std::unique_lock lock(mu_);
-      queue_.clear();  // Raft resends what still matters
-      cv_.wait_for(lock, kRedialBackoff, [&] { return stop_; });
+      queue_.clear();
+      if (lost || refused) {
+        lock.unlock();
+        callbacks_->on_unreachable(peer_id_);
+        lock.lock();
+      }
+      if (refused) {
+        cv_.wait_for(lock, kIdleRedial, [&] { return stop_; });
+      } else if (lost) {
+        cv_.wait_for(lock, kRedialBackoff, [&] { return stop_; });
+      } else {
+        cv_.wait_for(lock, kIdleRedial, [&] { return stop_ || redial_ || !queue_.empty(); });
+      }
     };
     for (;;) {
+      {
+        std::lock_guard lock(mu_);
+        if (stop_) break;
+      }
+      if (!stream) {
+        // Dialed before anything needs sending, and redialed at once when it breaks: the first
+        // message after a long quiet (one follower's pre-vote to another, whose streams idle
+        // while a leader lives) must not pay a TCP and TLS handshake each way, which would
+        // widen the window in which two followers' campaigns collide into a split vote.
+        if (!open_stream()) {
+          back_off(stream ? on_broken() : false);
+          continue;
+        }
+        set_up(true);
+      }
       if (mb.messages_size() == 0) {
         std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return stop_ || redial_ || !queue_.empty(); });
+        const bool woken =
+            cv_.wait_for(lock, kIdleProbe, [&] { return stop_ || redial_ || !queue_.empty(); });
         if (stop_) break;
         if (redial_) {
           // New URLs: the next batch goes on a fresh stream; what is queued is kept.
           redial_ = false;
           lock.unlock();
           end_stream(true);
+          set_up(false);
+          continue;
+        }
+        if (!woken) {
+          // Idle: an empty batch finds out whether the stream still stands (a Write is how a
+          // break shows), so a peer that restarted is redialed now, not when a vote needs it.
+          lock.unlock();
+          if (!write() && on_broken()) back_off(true);  // else redial at once
           continue;
         }
         std::size_t bytes = 0;
@@ -160,61 +249,31 @@ class PeerSender {
           queue_.pop_front();
         }
       }
-      if (!stream) {
-        auto channel = dial();
-        if (!channel) {
-          drop_all_and_wait();
-          continue;
-        }
-        stub = raftpb::RaftPeer::NewStub(channel);
-        auto ctx = std::make_unique<grpc::ClientContext>();
-        grpc::ClientContext* raw_ctx = ctx.get();
-        {
-          std::lock_guard lock(mu_);
-          if (stop_) break;
-          ctx_ = std::move(ctx);
-          redial_ = false;  // this stream already goes to the latest URLs
-        }
-        stream = stub->Push(raw_ctx, &summary);
-        seq = 0;
-      }
-      mb.set_cluster_id(callbacks_->cluster_id());
-      mb.set_from(self_id_);
-      mb.set_to(peer_id_);
-      mb.set_seq(++seq);
-      if (stream->Write(mb)) {
+      if (write()) {
         mb.clear_messages();
         retried = false;
         continue;
       }
-      // The stream is gone: the peer went away or refused us, a keepalive timed out, or we
-      // cancelled (stop, new URLs).
-      const bool had_worked = seq > 1;
-      grpc::Status st = end_stream(false);
-      const bool refused = st.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
-                           st.error_code() == grpc::StatusCode::INVALID_ARGUMENT;
-      if (refused) {
-        spdlog::warn("peer {:x} refused our stream: {}", peer_id_, st.error_message());
-        if (callbacks_->on_refused) callbacks_->on_refused(peer_id_, st.error_message());
-      } else if (st.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
-        spdlog::warn("peer {:x} has no RaftPeer.Push: it runs an older kvserver; upgrade it",
-                     peer_id_);
-      }
-      callbacks_->on_unreachable(peer_id_);
-      {
-        std::lock_guard lock(mu_);
-        if (stop_) break;
-      }
-      if (!refused && had_worked && !retried) {
+      const bool refused = on_broken();
+      if (!refused && !retried) {
         // Most often a stream that broke while idle (the peer restarted): this batch never left,
         // so it goes once more, at once, on a fresh stream rather than being lost - a candidate's
         // vote request to that peer would otherwise wait a whole election timeout.
         retried = true;
         continue;
       }
-      drop_all_and_wait();
+      back_off(refused);
     }
     end_stream(true);
+  }
+
+  void set_up(bool up) {
+    if (up_.exchange(up) == up) return;
+    if (up) {
+      spdlog::info("peer {:x}: stream up", peer_id_);
+    } else {
+      spdlog::info("peer {:x}: stream down", peer_id_);
+    }
   }
 
   void snapshot_once(raft::Message m) {
@@ -283,6 +342,7 @@ class PeerSender {
   std::unique_ptr<grpc::ClientContext> ctx_;
   std::unique_ptr<grpc::ClientContext> snap_ctx_;
   bool snap_busy_ = false;
+  std::atomic<bool> up_{false};  // the stream is open and its last Write went through
   std::thread writer_;
   std::thread snap_thread_;
 };
@@ -322,6 +382,12 @@ void PeerTransport::remove_peer(uint64_t id) {
 bool PeerTransport::has_peer(uint64_t id) const {
   std::lock_guard lock(mu_);
   return senders_.count(id) > 0;
+}
+
+bool PeerTransport::stream_up(uint64_t id) const {
+  std::lock_guard lock(mu_);
+  auto it = senders_.find(id);
+  return it != senders_.end() && it->second->up();
 }
 
 bool PeerTransport::send(uint64_t to, std::string frame) {

@@ -7,16 +7,21 @@
 // on its own RaftPeer.Snapshot client stream in kSnapshotChunkBytes chunks with a sha256 on the
 // last one, so it never holds up heartbeats.
 //
+// Each stream is dialed when the peer is added, before anything needs sending, and kept open:
+// a stream between two followers carries nothing while a leader lives, yet the first thing it
+// carries is a campaign, which must not wait for TCP and TLS handshakes (that would widen the
+// window in which two followers' campaigns collide and split the vote). A quiet stream is probed
+// with an empty batch every kIdleProbe, so a break shows and is redialed while nothing waits.
+//
 // Failures are reported, never retried message by message: Raft resends what matters. When a
 // stream breaks (peer down, TLS refused, cluster mismatch) the queued frames are dropped,
 // on_unreachable(peer) is called, and the sender redials after a short backoff. With no acks, a
 // break is seen by the next Write failing (gRPC fails the call on a reset, on the receiver ending
-// it, and on a keepalive timeout for a silent peer); Raft never leaves a stream it needs idle for
-// long (the leader's heartbeats, a follower's answers, a candidate's campaigns), so every break
-// is noticed. A batch whose Write failed on a stream that had worked (most often one that broke
-// while idle) is tried once more on a fresh stream. The receiver's refusal (FAILED_PRECONDITION
-// or INVALID_ARGUMENT, from Finish()) also goes to on_refused(peer, reason). A full queue drops
-// the new frame (and reports unreachable). A snapshot's outcome goes to on_snapshot(peer, ok).
+// it, and on a keepalive timeout for a silent peer), the idle probe's included. A batch whose
+// Write failed on a stream that had worked (most often one that broke while idle) is tried once
+// more on a fresh stream. The receiver's refusal (FAILED_PRECONDITION or INVALID_ARGUMENT, from
+// Finish()) also goes to on_refused(peer, reason). A full queue drops the new frame (and reports
+// unreachable). A snapshot's outcome goes to on_snapshot(peer, ok).
 //
 // Channels are dialed with PeerDialCredentials::current() at (re)connect time, so a SIGHUP reload
 // applies to the next connection. On loopback the kernel sources connections from 127.0.0.1; gRPC
@@ -68,6 +73,10 @@ class PeerTransport {
   void set_peer(uint64_t id, const std::vector<std::string>& peer_urls);
   void remove_peer(uint64_t id);
   bool has_peer(uint64_t id) const;
+  // Whether the stream to `id` is open and its last write went through. Streams are dialed as
+  // soon as a peer is known and kept open while idle (an empty batch probes a quiet one every
+  // second), so the first message after a long quiet does not wait for a handshake.
+  bool stream_up(uint64_t id) const;
 
   // Queues one encoded frame for `to`; false (and nothing sent) if `to` is unknown or its queue is
   // full.

@@ -1,7 +1,8 @@
 // PeerTransport -> PeerService over a real loopback gRPC port (no TLS). The stream carries no
 // per-batch acks, so these pin down what the acks used to give: frames arrive in order, a
 // refusal (a removed member) reaches on_refused with its text, and a stream that broke (the
-// receiver went away) is reported and redialed, after which frames flow again.
+// receiver went away) is reported and redialed, after which frames flow again. Streams are
+// dialed before anything is sent and kept up while idle.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -174,6 +175,27 @@ TEST_CASE("a stream that broke while idle loses nothing when the peer is back at
   REQUIRE(eventually([&] { return rx.received() == 3; }));
   std::lock_guard lock(rx.mu);
   CHECK(rx.terms.back() == 3);
+  tx.transport.stop();
+  rx.stop();
+}
+
+TEST_CASE("a peer stream is up before anything is sent, and comes back by itself after a restart",
+          "[peer]") {
+  Receiver rx(test_support::free_tcp_port());
+  rx.start();
+  Sender tx;
+  tx.dial(rx);
+  // Nothing sent: the stream is dialed anyway (a follower's first campaign must not handshake).
+  REQUIRE(eventually([&] { return tx.transport.stream_up(kReceiver); }));
+  CHECK(rx.calls.load() == 0);  // the probes that keep it up reach nobody above the service
+
+  rx.stop();  // the receiver restarts while the stream is idle: the probe notices the break
+  REQUIRE(eventually([&] { return !tx.transport.stream_up(kReceiver); }, 10s));
+  rx.start();
+  REQUIRE(eventually([&] { return tx.transport.stream_up(kReceiver); }, 10s));
+  CHECK(tx.unreachable.load() == 0);  // nothing was lost, so nothing is reported
+  REQUIRE(tx.transport.send(kReceiver, heartbeat(7)));
+  REQUIRE(eventually([&] { return rx.received() == 1; }));
   tx.transport.stop();
   rx.stop();
 }
