@@ -1,5 +1,5 @@
 // Paper tests for terms and elections: Raft paper §5.1, §5.2, §5.4.1; thesis §9.6 (pre-vote,
-// check-quorum).
+// check-quorum), and our tie-break for pre-votes that cross (raft.cpp).
 #include <catch2/catch.hpp>
 
 #include "tests/unit/kvserver/raft/test_cluster.h"
