@@ -4,7 +4,8 @@
 # status agree on one leader; kill -9 of the leader under a write load elects a new leader within
 # two election timeouts and loses no acknowledged write; the killed member catches up (and, after a
 # longer absence, through a snapshot); a learner is added, joins with `existing`, is promoted;
-# move-leader; member remove stops the removed member; SIGTERM exits 0.
+# move-leader; member remove stops the removed member; a member replaced at the same address
+# rejoins; SIGTERM exits 0.
 #
 # Usage: kvserver_cluster_test.sh [KVSERVER_BIN] [PROVISION_BIN]  (defaults: build/bin/...)
 # Needs no root. Members are ended by PID on exit (lc_cleanup).
@@ -175,6 +176,27 @@ check "member list has 3 members" test "$(grep -c started <<<"$out")" = 3
 # Removing the leader costs one election: the put is retried until then.
 write_after_remove() { lc_ctl put after-remove ok >/dev/null 2>&1; }
 check "the cluster still writes" wait_for 10 write_after_remove
+
+# ---- replace a member at the same address -----------------------------------------------------
+# The operator's way to replace a dead machine: member remove, member add with the same peer URL
+# (hence the same member id), start the new one empty with `existing`. It replays its old removal
+# on the way to its new admission and must not stop on it.
+old_id=$(lc_ctl member list | awk -F', ' '$3=="n3"{print $1}')
+out=$(LC_ENDPOINTS=$(lc_endpoints 1 2 3) lc_ctl member remove "$old_id" 2>&1)
+check "member remove n3 ($out)" contains "$out" "removed from cluster"
+n3_gone() { ! kill -0 "${LC_PIDS[3]}" 2>/dev/null; }
+check "the removed n3 stops by itself" wait_for 15 n3_gone
+lc_stop_member 3 KILL
+rm -rf "$LC_WORK/n3.data"
+out=$(LC_ENDPOINTS=$(lc_endpoints 1 2) lc_ctl member add n3 --peer-urls="$(lc_peer_url 3)" 2>&1)
+check "member add n3 again at the same peer URL" contains "$out" 'ETCD_INITIAL_CLUSTER_STATE="existing"'
+lc_start_member 3 existing "$(grep ETCD_INITIAL_CLUSTER= <<<"$out" | cut -d'"' -f2)"
+check "the new n3 joins and is healthy" lc_wait_healthy 30 3
+has_after_remove() { [ "$(lc_ctl_at 3 get after-remove --print-value-only --consistency=s 2>/dev/null)" = ok ]; }
+check "the new n3 has the cluster's data" wait_for 15 has_after_remove
+check "the new n3 is still running (it did not act on its old removal)" kill -0 "${LC_PIDS[3]}"
+out=$(LC_ENDPOINTS=$(lc_endpoints 1 2 3) lc_ctl member list)
+check "member list has 3 started members" test "$(grep -c started <<<"$out")" = 3
 
 # ---- SIGTERM: every member exits 0 ------------------------------------------------------------
 for i in 1 2 3; do

@@ -118,6 +118,14 @@ Node::Node(NodeOptions options, std::unique_ptr<storage::Storage> storage, uint6
           [this](uint64_t peer, const std::string& error) {
             if (error != kRemovedMemberError) return;
             submit([this, peer] {
+              if (applied_.load() == 0) {
+                // A new member replacing a removed one at the same peer URLs has its id, and a
+                // peer that has not applied the re-add yet still refuses it: for a member that
+                // has applied nothing, the leader's log decides (apply_committed).
+                spdlog::warn("member {:x} refused this member as removed; waiting for the log",
+                             peer);
+                return;
+              }
               spdlog::warn("member {:x} says this member was removed from the cluster", peer);
               mark_removed();
             });

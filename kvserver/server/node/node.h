@@ -194,6 +194,7 @@ class Node final : public NodeApi {
 
   // Loop thread only.
   uint64_t start_commit_ = 0;
+  bool self_removal_applied_ = false;  // our removal was applied; see apply_committed
   uint64_t snapshot_index_ = 0;
   int64_t snapshot_rest_until_ms_ = 0;     // no new snapshot before (maybe_snapshot)
   uint64_t snapshot_bytes_ = 0;            // the size of the latest snapshot (maybe_snapshot)

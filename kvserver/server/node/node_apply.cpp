@@ -184,7 +184,9 @@ void Node::apply_conf_entry(const raft::Entry& e) {
   if (cmd && cmd->origin == id_ && cmd->request_id != 0) {
     if (auto cb = registry_.take(cmd->request_id)) (*cb)(std::move(o));
   }
-  if (cc.type == raft::ConfChangeType::kRemoveNode && cc.node_id == id_) mark_removed();
+  if (cc.type == raft::ConfChangeType::kRemoveNode && cc.node_id == id_) {
+    self_removal_applied_ = true;  // acted on in apply_committed
+  }
 }
 
 void Node::apply_committed(const std::vector<raft::Entry>& entries) {
@@ -192,6 +194,13 @@ void Node::apply_committed(const std::vector<raft::Entry>& entries) {
     apply_entry(e);
     applied_ = e.index;
     log_bytes_since_snapshot_ += e.data.size();
+  }
+  // Our own removal counts once everything known committed is applied. A member replaced at the
+  // same address (member remove, then member add with the same peer URLs: the same id) replays
+  // its old removal on the way to its new admission, and must not stop on it.
+  if (self_removal_applied_ && applied_ >= raw_->raft().log().committed()) {
+    self_removal_applied_ = false;
+    if (!membership_.find(id_)) mark_removed();
   }
 }
 
