@@ -438,6 +438,10 @@ void Node::on_tick(int64_t now) {
   }
   timed_out(transfers_);
   finish_snapshot();
+  // A snapshot that came due while the last one was still being written, or was resting after
+  // it, is taken here rather than at the next write, which may never come. Between Readys the
+  // applied log is durable, as maybe_snapshot needs.
+  maybe_snapshot();
   image_exporter_.poll();
   maybe_publish(now);
   maybe_report_ready();
