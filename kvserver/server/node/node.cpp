@@ -122,8 +122,11 @@ Node::Node(NodeOptions options, std::unique_ptr<storage::Storage> storage, uint6
                 // A new member replacing a removed one at the same peer URLs has its id, and a
                 // peer that has not applied the re-add yet still refuses it: for a member that
                 // has applied nothing, the leader's log decides (apply_committed).
-                spdlog::warn("member {:x} refused this member as removed; waiting for the log",
-                             peer);
+                spdlog::warn(
+                    "member {:x} refused this member as removed; waiting for the "
+                    "leader (if this member was not added back with `member add`, add "
+                    "it first)",
+                    peer);
                 return;
               }
               spdlog::warn("member {:x} says this member was removed from the cluster", peer);
