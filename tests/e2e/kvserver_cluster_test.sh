@@ -188,6 +188,14 @@ n3_gone() { ! kill -0 "${LC_PIDS[3]}" 2>/dev/null; }
 check "the removed n3 stops by itself" wait_for 15 n3_gone
 lc_stop_member 3 KILL
 rm -rf "$LC_WORK/n3.data"
+# Meanwhile the cluster takes more than one append's worth (1 MiB) of writes, so the new n3's
+# replay, from its predecessor's removal to its own admission, comes in several appends.
+# (Retried: if n3 led, the first puts meet the election its removal caused.)
+head -c 300000 /dev/zero | tr '\0' h >"$LC_WORK/huge" # too long for one argument: via stdin
+put_huge() { LC_ENDPOINTS=$(lc_endpoints 1 2) lc_ctl put "while-away/$1" <"$LC_WORK/huge" >/dev/null 2>&1; }
+for i in 1 2 3 4 5; do
+  wait_for 10 put_huge "$i" || fail "put while-away/$i (300 kB)"
+done
 out=$(LC_ENDPOINTS=$(lc_endpoints 1 2) lc_ctl member add n3 --peer-urls="$(lc_peer_url 3)" 2>&1)
 check "member add n3 again at the same peer URL" contains "$out" 'ETCD_INITIAL_CLUSTER_STATE="existing"'
 lc_start_member 3 existing "$(grep ETCD_INITIAL_CLUSTER= <<<"$out" | cut -d'"' -f2)"

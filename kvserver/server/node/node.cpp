@@ -251,6 +251,9 @@ void Node::on_frames(uint64_t from, std::vector<Frame> frames) {
   submit([this, from, frames = std::move(frames)]() mutable {
     for (auto& frame : frames) {
       if (auto* m = std::get_if<raft::Message>(&frame)) {
+        if (m->type == raft::MessageType::kApp || m->type == raft::MessageType::kHeartbeat) {
+          leader_commit_seen_ = std::max(leader_commit_seen_, m->commit);
+        }
         raw_->step(*m);
         continue;
       }
@@ -477,9 +480,22 @@ void Node::apply_peer_changes(int64_t now) {
   }
 }
 
+// Whether this member has applied all the cluster had committed when it last heard from the
+// leader. Our own Raft commit index alone can say yes too early: a follower learns it as at most
+// the last entry the leader has sent, so while the log arrives in 1 MiB appends it looks caught
+// up after every one of them. The leader's own commit index rides on each append (a heartbeat
+// carries it too, capped at what the leader knows we have).
+bool Node::caught_up() const {
+  const uint64_t known = std::max(raw_->raft().log().committed(), leader_commit_seen_);
+  if (applied_.load() < known || applied_.load() < start_commit_) return false;
+  return is_leader_.load() || leader_commit_seen_ > 0;
+}
+
 void Node::maybe_publish(int64_t now) {
   if (published_ || now < publish_retry_ms_ || leader_.load() == 0 || removed_.load()) return;
-  if (applied_.load() < start_commit_) return;
+  // Not halfway through the log: a member replacing a removed one at the same address (same id)
+  // would find its predecessor's name and URLs there and take them for its own publish.
+  if (!caught_up()) return;
   auto self = membership_.find(id_);
   if (!self) return;  // a joiner before it has applied its own admission
   std::vector<std::string> clients;

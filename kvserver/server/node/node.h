@@ -137,6 +137,7 @@ class Node final : public NodeApi {
   void local_propose(std::string data, uint64_t request_id);
   void local_propose_conf(const raft::ConfChange& cc, uint64_t request_id, uint64_t origin);
   void fail_request(uint64_t request_id, uint64_t origin, const ApiError& error);
+  bool caught_up() const;
   void maybe_publish(int64_t now_ms);
   void maybe_revoke_expired_leases(int64_t now_ms);
   void maybe_snapshot();
@@ -195,6 +196,7 @@ class Node final : public NodeApi {
   // Loop thread only.
   uint64_t start_commit_ = 0;
   bool self_removal_applied_ = false;  // our removal was applied; see apply_committed
+  uint64_t leader_commit_seen_ = 0;    // the highest commit index a leader's message carried
   uint64_t snapshot_index_ = 0;
   int64_t snapshot_rest_until_ms_ = 0;     // no new snapshot before (maybe_snapshot)
   uint64_t snapshot_bytes_ = 0;            // the size of the latest snapshot (maybe_snapshot)

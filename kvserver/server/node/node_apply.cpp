@@ -195,10 +195,11 @@ void Node::apply_committed(const std::vector<raft::Entry>& entries) {
     applied_ = e.index;
     log_bytes_since_snapshot_ += e.data.size();
   }
-  // Our own removal counts once everything known committed is applied. A member replaced at the
-  // same address (member remove, then member add with the same peer URLs: the same id) replays
-  // its old removal on the way to its new admission, and must not stop on it.
-  if (self_removal_applied_ && applied_ >= raw_->raft().log().committed()) {
+  // Our own removal counts once we have caught up. A member replaced at the same address (member
+  // remove, then member add with the same peer URLs: the same id) replays its predecessor's
+  // removal on the way to its own admission, and must not stop on it. (A removed member that
+  // never catches up - the leader sends it nothing more - is told by its peers' refusals.)
+  if (self_removal_applied_ && caught_up()) {
     self_removal_applied_ = false;
     if (!membership_.find(id_)) mark_removed();
   }
