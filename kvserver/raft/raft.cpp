@@ -107,7 +107,6 @@ void Raft::reset(Term term) {
   lead_ = kNoNode;
   election_elapsed_ = 0;
   heartbeat_elapsed_ = 0;
-  prevote_yield_to_ = kNoNode;
   prevote_yield_ticks_ = 0;
   reset_randomized_election_timeout();
   abort_leader_transfer();
@@ -231,7 +230,7 @@ void Raft::tick() {
 
 void Raft::tick_election() {
   ++election_elapsed_;
-  if (prevote_yield_ticks_ > 0 && --prevote_yield_ticks_ == 0) prevote_yield_to_ = kNoNode;
+  if (prevote_yield_ticks_ > 0) --prevote_yield_ticks_;
   if (promotable() && election_elapsed_ >= randomized_election_timeout_) {
     election_elapsed_ = 0;
     hup(config_.pre_vote ? CampaignType::kPreElection : CampaignType::kElection);
@@ -336,8 +335,7 @@ void Raft::handle_vote_request(const Message& m) {
     if (m.type == MessageType::kVote) {
       election_elapsed_ = 0;
       vote_ = m.from;
-    } else if (m.from > id_ && m.term == term_ + 1 && m.from > prevote_yield_to_) {
-      prevote_yield_to_ = m.from;
+    } else if (m.from > id_ && m.term == term_ + 1) {
       prevote_yield_ticks_ = config_.election_tick;
     }
   } else {
@@ -358,7 +356,7 @@ void Raft::handle_vote_request(const Message& m) {
 // election timeout only and reset() forgets it, so a yielding node campaigns at its next timeout
 // if the other did not win.
 bool Raft::yields_to_crossing_pre_candidate() const {
-  return prevote_yield_to_ != kNoNode && prevote_yield_ticks_ > 0;
+  return prevote_yield_ticks_ > 0;
 }
 
 void Raft::step_follower(const Message& m) {

@@ -150,9 +150,8 @@ class Raft {
   int heartbeat_elapsed_ = 0;
   int randomized_election_timeout_ = 0;
   NodeId lead_transferee_ = kNoNode;
-  // Pre-vote tie-break (yields_to_crossing_pre_candidate): the highest id above ours whose pre-vote
-  // for term_ + 1 we granted, and for how many more ticks that grant makes us yield to it.
-  NodeId prevote_yield_to_ = kNoNode;
+  // Pre-vote tie-break (yields_to_crossing_pre_candidate): for how many more ticks a pre-vote we
+  // granted a higher id for term_ + 1 makes us yield to it.
   int prevote_yield_ticks_ = 0;
   Index pending_conf_index_ = 0;  // a conf change at or below this index may still be unapplied
   std::uint64_t rng_state_ = 0;

@@ -546,11 +546,11 @@ void Node::on_soft_state(const raft::SoftState& ss, int64_t now) {
   uint64_t old_leader = leader_.exchange(ss.lead);
   bool was_leader = is_leader_.exchange(ss.role == raft::Role::kLeader);
   term_ = raw_->raft().term();
-  if (ss.role == raft::Role::kPreCandidate || ss.role == raft::Role::kCandidate) {
-    // etcd logs these too: a term skipped between two "campaigning" lines is a split vote.
-    spdlog::info("raft: campaigning {} term {}",
-                 ss.role == raft::Role::kPreCandidate ? "(pre-vote) for" : "at",
-                 ss.role == raft::Role::kPreCandidate ? term_.load() + 1 : term_.load());
+  // etcd logs these too: a term skipped between two "campaigning" lines is a split vote.
+  if (ss.role == raft::Role::kPreCandidate) {
+    spdlog::info("raft: campaigning (pre-vote) for term {}", term_.load() + 1);
+  } else if (ss.role == raft::Role::kCandidate) {
+    spdlog::info("raft: campaigning at term {}", term_.load());
   }
   if (old_leader != ss.lead) {
     if (ss.lead == 0) {

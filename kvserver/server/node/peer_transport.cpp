@@ -138,14 +138,19 @@ class PeerSender {
       ctx_.reset();
       return st;
     };
-    auto write = [&] {
-      mb.set_cluster_id(callbacks_->cluster_id());
-      mb.set_from(self_id_);
-      mb.set_to(peer_id_);
-      mb.set_seq(++seq);
-      return stream->Write(mb);
+    auto write = [&](raftpb::MessageBatch& batch) {
+      batch.set_cluster_id(callbacks_->cluster_id());
+      batch.set_from(self_id_);
+      batch.set_to(peer_id_);
+      batch.set_seq(++seq);
+      return stream->Write(batch);
     };
-    // Dials and proves the stream with an empty batch (the receiver takes it as a no-op).
+    // An empty batch: the receiver takes it as a no-op.
+    auto probe = [&] {
+      raftpb::MessageBatch empty;
+      return write(empty);
+    };
+    // Dials and proves the stream with a probe.
     auto open_stream = [&] {
       auto channel = dial();
       if (!channel) return false;
@@ -160,11 +165,7 @@ class PeerSender {
       }
       stream = stub->Push(raw_ctx, &summary);
       seq = 0;
-      raftpb::MessageBatch pending;
-      pending.Swap(&mb);  // the probe goes first, alone
-      const bool ok = write();
-      pending.Swap(&mb);
-      return ok;
+      return probe();
     };
     // The stream is gone: the peer went away or refused us, a keepalive timed out, or we
     // cancelled (stop, new URLs). Returns whether the peer refused us.
@@ -235,10 +236,10 @@ class PeerSender {
           continue;
         }
         if (!woken) {
-          // Idle: an empty batch finds out whether the stream still stands (a Write is how a
-          // break shows), so a peer that restarted is redialed now, not when a vote needs it.
+          // Idle: a probe finds out whether the stream still stands (a Write is how a break
+          // shows), so a peer that restarted is redialed now, not when a vote needs it.
           lock.unlock();
-          if (!write() && on_broken()) back_off(true);  // else redial at once
+          if (!probe() && on_broken()) back_off(true);  // else redial at once
           continue;
         }
         std::size_t bytes = 0;
@@ -249,7 +250,7 @@ class PeerSender {
           queue_.pop_front();
         }
       }
-      if (write()) {
+      if (write(mb)) {
         mb.clear_messages();
         retried = false;
         continue;
