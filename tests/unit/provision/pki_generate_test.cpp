@@ -106,7 +106,10 @@ TEST_CASE("changing a node's SANs re-issues exactly that node's certs", "[genera
 TEST_CASE("leaves that are broken in any way are re-issued with the reason", "[generate]") {
   Workspace ws;
   Inventory inv = ws.inventory(2);
-  generate(inv);
+  // One clock for issue and check: a second that ticks between two now() calls would leave
+  // 64d 23h 59m 59s, shown as "64d".
+  const auto issued = now();
+  generate(inv, issued);
   SECTION("key missing") {
     std::filesystem::remove(ws.pki("h1/server.key"));
     CHECK(generate(inv)["h1/server.key"] == "reissued (key missing)");
@@ -135,14 +138,14 @@ TEST_CASE("leaves that are broken in any way are re-issued with the reason", "[g
     CHECK(generate(inv)["h1/peer.crt"] == "reissued (not signed by the current CA)");
   }
   SECTION("inside renew_before: leaves renewed, the CA kept") {
-    auto out = generate(inv, now() + 24h * 300);
+    auto out = generate(inv, issued + 24h * 300);
     CHECK(out["ca.crt"] == "kept");
     CHECK_THAT(out["h1/server.crt"], Catch::StartsWith("reissued (expires in 65d") &&
                                          Catch::Contains("inside renew_before 90d"));
     CHECK_THAT(out["clients/admin.crt"], Catch::StartsWith("reissued (expires in"));
   }
   SECTION("expired") {
-    CHECK(generate(inv, now() + 24h * 400)["h2/server.crt"] == "reissued (expired)");
+    CHECK(generate(inv, issued + 24h * 400)["h2/server.crt"] == "reissued (expired)");
   }
   SECTION("key type changed in the inventory") {
     Inventory rsa = ws.inventory(2, "pki: {key_type: ed25519}\n");
