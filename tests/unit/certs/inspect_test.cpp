@@ -7,7 +7,8 @@ using namespace certs_test;
 using test_support::run;
 using test_support::shell_quote;
 
-TEST_CASE("inspect reads back what was issued; the fingerprint matches openssl's", "[inspect]") {
+TEST_CASE("inspect reads back what was issued, and the fingerprint matches openssl's",
+          "[inspect]") {
   test_support::TempDir dir;
   TestCa ca;
   SubjectAltNames sans{{"h2"}, {"10.0.0.2", "::1"}};
@@ -32,7 +33,7 @@ TEST_CASE("inspect reads back what was issued; the fingerprint matches openssl's
   CHECK_THAT(fp.output, Catch::Contains(info.sha256_fingerprint));
 }
 
-TEST_CASE("signed_by tells our CA from a foreign one; key_matches_cert pairs keys", "[inspect]") {
+TEST_CASE("signed_by tells our CA from a foreign one, key_matches_cert pairs keys", "[inspect]") {
   TestCa ours, foreign(KeyType::kEcdsaP256, "foreign-ca");
   TestLeaf leaf = issue(ours, CertRole::kServer, {});
   CHECK(signed_by(leaf.cert.get(), ours.cert.get()));

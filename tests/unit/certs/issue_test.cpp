@@ -98,7 +98,7 @@ TEST_CASE("serials are random, positive and 128 bits", "[issue]") {
   CHECK(sa[0] != '-');
 }
 
-TEST_CASE("RSA leaves add keyEncipherment; Ed25519 signs without a digest", "[issue]") {
+TEST_CASE("RSA leaves add keyEncipherment, Ed25519 signs without a digest", "[issue]") {
   test_support::TempDir dir;
   SECTION("rsa-2048 leaf under an ECDSA CA") {
     TestCa ca;

@@ -15,7 +15,7 @@ const CheckRow& row(const std::vector<CheckRow>& rows, const std::string& name) 
 }
 }  // namespace
 
-TEST_CASE("check: all ok after generate; the table has kubeadm's columns", "[check]") {
+TEST_CASE("check: all ok after generate, and the table has kubeadm's columns", "[check]") {
   Workspace ws;
   Inventory inv = ws.inventory(2);
   generate(inv);

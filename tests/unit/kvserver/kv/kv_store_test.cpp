@@ -70,7 +70,8 @@ TEST_CASE("reads above the current revision are a future revision error") {
   CHECK(r.error().message() == "etcdserver: mvcc: required revision is a future revision");
 }
 
-TEST_CASE("range_end: empty is one key, \\0 is every key >= key, prefix_end selects a prefix") {
+TEST_CASE(
+    "range_end: empty is one key, a NUL byte is every key >= key, prefix_end selects a prefix") {
   KvStore s;
   for (const char* k : {"a", "ab", "abc", "b", "b/1", "b/2", "c"})
     put(s, k, "x");

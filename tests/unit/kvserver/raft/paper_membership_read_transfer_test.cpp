@@ -165,7 +165,7 @@ TEST_CASE("§6.4: ReadIndex is served only after the leader committed an entry o
 }
 
 TEST_CASE(
-    "§6.4: a read index is the commit index at the request and needs a heartbeat quorum; "
+    "§6.4: a read index is the commit index at the request and needs a heartbeat quorum, "
     "one round serves a batch",
     "[raft][s6.4]") {
   TestCluster c(3, plain);
@@ -233,7 +233,7 @@ TEST_CASE("§3.10: leadership moves to an up-to-date target with TimeoutNow", "[
   CHECK(c.raft(1).role() == Role::kFollower);
 }
 
-TEST_CASE("§3.10: a lagging target is caught up first; proposals wait during the transfer",
+TEST_CASE("§3.10: a lagging target is caught up first, and proposals wait during the transfer",
           "[raft][s3.10]") {
   TestCluster c(3, plain);
   REQUIRE(c.elect(1));

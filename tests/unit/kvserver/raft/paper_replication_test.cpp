@@ -38,7 +38,7 @@ Message app(NodeId from, Term term, Index prev, Term prev_term, std::vector<Entr
 }  // namespace
 
 TEST_CASE(
-    "§5.3: the leader replicates a proposal; it commits once a majority stored it and every "
+    "§5.3: the leader replicates a proposal, it commits once a majority stored it and every "
     "node applies it in the same order",
     "[raft][s5.3]") {
   TestCluster c(5, plain);

@@ -245,7 +245,8 @@ TEST_CASE("etcdctl check perf --load=s passes against the services", "[.][perf]"
   CHECK(perf.output.find("PASS: Throughput") != std::string::npos);
 }
 
-TEST_CASE("etcdctl member add prints the env block from MemberAddResponse.members; member remove") {
+TEST_CASE(
+    "etcdctl member add prints the env block from MemberAddResponse.members, then member remove") {
   TestServer server;
   auto add = ctl(server, "member add n2 --peer-urls=http://127.0.0.1:2390 --learner");
   INFO(add.output);

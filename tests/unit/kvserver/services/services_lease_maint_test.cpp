@@ -91,7 +91,7 @@ TEST_CASE("Lease: grant, attach, time-to-live with keys, list, revoke deletes th
   CHECK(st.error_message() == "etcdserver: requested lease not found");
 }
 
-TEST_CASE("Lease: keep-alive stream answers TTLs in order; an expired lease answers TTL 0") {
+TEST_CASE("Lease: keep-alive stream answers TTLs in order, and an expired lease answers TTL 0") {
   TestServer server;
   auto lease = etcdserverpb::Lease::NewStub(server.channel());
   int64_t long_id = grant(*lease, 30);

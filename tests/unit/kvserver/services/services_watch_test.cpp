@@ -165,7 +165,7 @@ TEST_CASE("Watch from a compacted revision is canceled with compact_revision and
   CHECK(replay.events(1).kv().mod_revision() == 5);
 }
 
-TEST_CASE("Watch: history replay honours the NOPUT filter; duplicate ids are refused") {
+TEST_CASE("Watch: history replay honours the NOPUT filter, and duplicate ids are refused") {
   TestServer server;
   auto kv = etcdserverpb::KV::NewStub(server.channel());
   put(*kv, "f", "1");

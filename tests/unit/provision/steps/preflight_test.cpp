@@ -29,7 +29,8 @@ Listener listener(int port, std::vector<std::string> procs) {
 
 }  // namespace
 
-TEST_CASE("preflight: a ready node passes; our own server on the ports is fine", "[preflight]") {
+TEST_CASE("preflight: a ready node passes, and our own server on the ports is fine",
+          "[preflight]") {
   Inventory inv = steps_test::inventory("  - {name: h1, address: 10.0.0.1}\n");
   NodeFacts f = healthy_facts(1000.0);
   f.listeners = {listener(2379, {"etcd"}), listener(2380, {"etcd"}), listener(22, {"sshd"})};
