@@ -67,6 +67,8 @@ class RawNode {
   Status transfer_leader(NodeId target) { return raft_.transfer_leader(target); }
   void report_unreachable(NodeId id) { raft_.report_unreachable(id); }
   void report_snapshot(NodeId id, bool delivered) { raft_.report_snapshot(id, delivered); }
+  bool has_unsent_commit() const { return raft_.has_unsent_commit(); }
+  void notify_commit() { raft_.notify_commit(); }
 
   bool has_ready() const;
   Ready ready();

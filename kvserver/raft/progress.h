@@ -53,6 +53,7 @@ struct Progress {
   int snapshot_elapsed = 0;      // kSnapshot: ticks since; a lost snapshot is retried
   bool recent_active = false;    // heard from since the last check-quorum round
   Index match_at_heartbeat = 0;  // kReplicate: match at the previous heartbeat answer
+  Index sent_commit = 0;         // the highest commit index an append or heartbeat carried to it
   bool is_learner = false;
   Inflights inflights;
 
@@ -81,6 +82,7 @@ class ProgressTracker {
   bool is_member(NodeId id) const { return progress_.count(id) > 0; }
   Progress* progress(NodeId id);
   std::map<NodeId, Progress>& all() { return progress_; }
+  const std::map<NodeId, Progress>& all() const { return progress_; }
 
   void add_voter(NodeId id, Index next);
   void add_learner(NodeId id, Index next);

@@ -66,6 +66,11 @@ class Raft {
   // (thesis §10.2.1: the leader's own write counts like a follower's ack).
   void on_persisted();
 
+  // Config::defer_commit_notice: whether some follower that could be sent an append has not
+  // been told the current commit index, and the empty appends that tell them.
+  bool has_unsent_commit() const;
+  void notify_commit();
+
   // Outputs, drained by RawNode.
   std::vector<Message>& messages() { return msgs_; }
   std::vector<Message>& persisted_messages() { return msgs_after_persist_; }
@@ -125,6 +130,7 @@ class Raft {
   void bcast_heartbeat(const std::string& ctx);
   bool maybe_commit();
   void on_commit_advanced();
+  void announce_commit();
   void handle_append_response(const Message& m, Progress* pr);
   void handle_heartbeat_response(const Message& m, Progress* pr);
   void handle_read_request(ReadRequest req);

@@ -72,6 +72,10 @@ ProposeResult Raft::propose_conf_change(const ConfChange& cc) {
 }
 
 ConfState Raft::apply_conf_change(const ConfChange& cc) {
+  // defer_commit_notice: tell every follower the commit index before the change. A member being
+  // removed is about to leave the tracker, and must learn that its removal committed (it may owe
+  // a client the answer, and then stops); a leader removing itself steps down below.
+  if (role_ == Role::kLeader) notify_commit();
   Index next = log_.last_index() + 1;
   switch (cc.type) {
     case ConfChangeType::kAddVoter:
@@ -114,6 +118,7 @@ bool Raft::send_append(NodeId to, bool send_if_empty) {
   m.index = pr->next - 1;
   m.log_term = prev_term.value;
   m.commit = log_.committed();
+  pr->sent_commit = std::max(pr->sent_commit, m.commit);
   bool had_entries = !ents.value.empty();
   Index last = had_entries ? ents.value.back().index : m.index;
   m.entries = std::move(ents.value);
@@ -150,6 +155,7 @@ void Raft::bcast_heartbeat(const std::string& ctx) {
     m.to = id;
     // Never tell a follower to commit past what it is known to hold.
     m.commit = std::min(pr.match, log_.committed());
+    pr.sent_commit = std::max(pr.sent_commit, m.commit);
     m.context = ctx;
     send(std::move(m));
   }
@@ -172,13 +178,37 @@ void Raft::on_commit_advanced() {
   }
 }
 
+// Tells followers a new commit index: at once with an append each (§5.3), or, with
+// defer_commit_notice, only to those that have new entries to receive anyway (the rest hear it
+// from notify_commit, the next append or the next heartbeat).
+void Raft::announce_commit() {
+  for (auto& [id, pr] : tracker_.all()) {
+    if (id != id_) send_append(id, !config_.defer_commit_notice);
+  }
+}
+
+bool Raft::has_unsent_commit() const {
+  if (role_ != Role::kLeader) return false;
+  const auto& progress = tracker_.all();
+  return std::any_of(progress.begin(), progress.end(), [&](const auto& p) {
+    return p.first != id_ && p.second.sent_commit < log_.committed() && !p.second.is_paused();
+  });
+}
+
+void Raft::notify_commit() {
+  if (role_ != Role::kLeader) return;
+  for (auto& [id, pr] : tracker_.all()) {
+    if (id != id_ && pr.sent_commit < log_.committed()) send_append(id);
+  }
+}
+
 void Raft::on_persisted() {
   if (role_ != Role::kLeader) return;
   Progress* self = tracker_.progress(id_);
   if (self == nullptr) return;
   if (self->maybe_update(log_.stable_last_index()) && maybe_commit()) {
     on_commit_advanced();
-    bcast_append();
+    announce_commit();
   }
 }
 
@@ -239,7 +269,7 @@ void Raft::handle_append_response(const Message& m, Progress* pr) {
   }
   if (maybe_commit()) {
     on_commit_advanced();
-    bcast_append();  // tell followers the new commit index
+    announce_commit();
   } else if (was_paused) {
     send_append(m.from);
   }

@@ -11,7 +11,8 @@
 // sends persisted_messages, installs a snapshot, applies committed entries, serves read states,
 // advance()s, and takes a snapshot every --snapshot-count applied entries once the log since the
 // last one has outgrown it (maybe_snapshot says why) - written by a forked child
-// (snapshot_writer.h) while the loop goes on, and adopted by the loop once it is durable. Applying
+// (snapshot_writer.h) while the loop goes on, and adopted by the loop once it is durable. Last, a
+// leader tells followers a commit index that no append carried (maybe_notify_commit). Applying
 // on the loop thread keeps committed - applied at zero in steady state; the 5000-entry backpressure
 // bound matters after a restart, when the whole log tail is re-applied.
 //
@@ -24,6 +25,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -132,6 +134,7 @@ class Node final : public NodeApi {
   void handle_ready();
   void send_messages(std::vector<raft::Message>& msgs);
   void flush_proposals();
+  void maybe_notify_commit(std::chrono::steady_clock::time_point now);
   void start_read_round();
   void release_reads();
   void local_propose(std::string data, uint64_t request_id);
@@ -203,6 +206,10 @@ class Node final : public NodeApi {
   uint64_t log_bytes_since_snapshot_ = 0;  // entry data applied since the last one started
   std::vector<std::string> batch_;
   std::vector<std::pair<uint64_t, uint64_t>> batch_ids_;  // (request id, origin) per entry
+  // Leader: the last index of each proposed batch holding a follower's forwarded request, oldest
+  // first, until committed (maybe_notify_commit).
+  std::deque<raft::Index> forwarded_;
+  std::optional<std::chrono::steady_clock::time_point> commit_notice_due_;
   std::vector<ReadWaiter> reads_waiting_;
   std::map<std::string, std::pair<int64_t, std::vector<ReadWaiter>>> read_rounds_;  // ctx -> round
   std::multimap<uint64_t, ReadWaiter> reads_applying_;  // read index -> waiter

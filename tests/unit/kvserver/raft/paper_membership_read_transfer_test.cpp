@@ -125,6 +125,26 @@ TEST_CASE(
   CHECK(c.at(3).applied_entries.size() == 1);
 }
 
+TEST_CASE(
+    "§4 with defer_commit_notice: a removed follower and the followers of a removed leader "
+    "still learn that the removal committed",
+    "[raft][s4]") {
+  for (NodeId removed : {NodeId{3}, NodeId{1}}) {
+    INFO("removing " << removed);
+    TestCluster c(3, [](Config& cfg) {
+      plain(cfg);
+      cfg.defer_commit_notice = true;
+    });
+    REQUIRE(c.elect(1));
+    c.tick(1);
+    ProposeResult r = c.node(1).propose_conf_change(change(ConfChangeType::kRemoveNode, removed));
+    REQUIRE(r.status == Status::kOk);
+    c.settle();  // no tick: no heartbeat may carry the commit index
+    for (NodeId id : {1, 2, 3})
+      CHECK(c.raft(id).log().committed() >= r.index);
+  }
+}
+
 TEST_CASE("§6.4: ReadIndex is served only after the leader committed an entry of its term",
           "[raft][s6.4]") {
   Lone l({1}, 1);

@@ -291,3 +291,107 @@ TEST_CASE("§5.3: a proposal batch is replicated in one append per follower and 
   }
   CHECK(c.node(2).propose_batch({"x"}).status == Status::kNotLeader);
 }
+
+namespace {
+
+void deferred_commit(Config& c) {
+  plain(c);
+  c.defer_commit_notice = true;
+}
+
+// The appends a settle() sent, split by whether they carried entries.
+std::pair<int, int> appends_with_and_without_entries(TestCluster& c) {
+  std::pair<int, int> n{0, 0};
+  for (const Message& m : c.take_sent()) {
+    if (m.type != MessageType::kApp) continue;
+    ++(m.entries.empty() ? n.second : n.first);
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "commit notice: by default a commit is told to every follower at once, in an empty append",
+    "[raft][s5.3]") {
+  TestCluster c(3, plain);
+  REQUIRE(c.elect(1));
+  c.settle();
+  c.take_sent();
+  ProposeResult r = c.node(1).propose("a");
+  c.settle();
+  CHECK(appends_with_and_without_entries(c) == std::pair{2, 2});
+  CHECK(c.raft(2).log().committed() == r.index);
+  CHECK_FALSE(c.node(1).has_unsent_commit());  // nothing to tell: sent_commit is tracked anyway
+}
+
+TEST_CASE(
+    "commit notice (defer_commit_notice): a write costs one append per follower, and the commit "
+    "index follows with notify_commit, the next append or the next heartbeat",
+    "[raft][s5.3]") {
+  TestCluster c(3, deferred_commit);
+  REQUIRE(c.elect(1));
+  c.tick(1);  // the heartbeat tells the followers the commit of the leader's first entry
+  c.take_sent();
+
+  ProposeResult a = c.node(1).propose("a");
+  c.settle();
+  CHECK(appends_with_and_without_entries(c) == std::pair{2, 0});
+  CHECK(c.raft(1).log().committed() == a.index);
+  for (NodeId id : {2, 3}) {
+    CHECK(c.raft(id).log().committed() == a.index - 1);  // stored, not yet known committed
+    CHECK(c.at(id).applied_entries.empty());
+  }
+  CHECK(c.node(1).has_unsent_commit());
+  CHECK_FALSE(c.node(2).has_unsent_commit());  // a follower has nobody to tell
+
+  SECTION("notify_commit sends the empty appends") {
+    c.node(1).notify_commit();
+    c.settle();
+    CHECK(appends_with_and_without_entries(c) == std::pair{0, 2});
+    for (NodeId id : {2, 3}) {
+      REQUIRE(c.at(id).applied_entries.size() == 1);
+      CHECK(c.at(id).applied_entries[0].data == "a");
+    }
+    CHECK_FALSE(c.node(1).has_unsent_commit());
+  }
+  SECTION("the next write's append carries it") {
+    ProposeResult b = c.node(1).propose("b");
+    c.settle();
+    CHECK(appends_with_and_without_entries(c) == std::pair{2, 0});
+    for (NodeId id : {2, 3}) {
+      REQUIRE(c.at(id).applied_entries.size() == 1);
+      CHECK(c.raft(id).log().committed() == b.index - 1);
+    }
+    CHECK(c.node(1).has_unsent_commit());  // and now "b" waits for its notice
+  }
+  SECTION("a heartbeat carries it") {
+    c.tick(1);
+    for (NodeId id : {2, 3})
+      CHECK(c.at(id).applied_entries.size() == 1);
+    CHECK_FALSE(c.node(1).has_unsent_commit());
+  }
+}
+
+TEST_CASE(
+    "commit notice (defer_commit_notice): a follower the leader cannot send to is not waited for",
+    "[raft][s5.3]") {
+  TestCluster c(3, [](Config& cfg) {
+    deferred_commit(cfg);
+    cfg.max_inflight_msgs = 1;
+  });
+  REQUIRE(c.elect(1));
+  c.tick(1);
+  c.isolate(3);
+  ProposeResult a = c.node(1).propose("a");  // 3 never answers: its one in-flight slot stays full
+  c.settle();
+  REQUIRE(c.raft(1).log().committed() == a.index);
+  REQUIRE(c.raft(1).tracker().progress(3)->is_paused());
+  CHECK(c.node(1).has_unsent_commit());  // 2 is still to be told
+  c.node(1).notify_commit();
+  c.settle();
+  CHECK(c.raft(2).log().committed() == a.index);
+  // 3 cannot be sent anything until it answers, so the application is not asked to keep
+  // trying (which would wake it over and over while 3 is down).
+  CHECK_FALSE(c.node(1).has_unsent_commit());
+}
