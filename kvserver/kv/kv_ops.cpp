@@ -292,6 +292,21 @@ Status KvStore::check_txn_writes(const TxnRequest& req, const TxnPath& path) con
   return Ok{};
 }
 
+TxnResponse KvStore::answer_read_txn(const TxnRequest& req, const TxnPath& path) const {
+  TxnResponse resp;
+  resp.succeeded = path.succeeded;
+  resp.revision = store_.current_revision();
+  for (const RequestOp& op : branch(req, path.succeeded)) {
+    const auto& range = std::get<RangeRequest>(op.request);
+    // check_txn has vetted an explicit revision; 0 reads the current one, like apply_txn.
+    int64_t read_rev = range.revision > 0 ? range.revision : resp.revision;
+    ResponseOp out;
+    out.response = range_at(range, read_rev, resp.revision).value();
+    resp.responses.push_back(std::move(out));
+  }
+  return resp;
+}
+
 TxnResponse KvStore::apply_txn(WriteCtx& ctx, const TxnRequest& req, const TxnPath& path) {
   TxnResponse resp;
   resp.succeeded = path.succeeded;

@@ -73,6 +73,14 @@ Result<TxnResponse> KvStore::txn(const TxnRequest& req) {
   return resp;
 }
 
+Result<TxnResponse> KvStore::read_txn(const TxnRequest& req) const {
+  if (!is_read_only(req)) std::abort();  // a write here would bypass the log
+  std::shared_lock lk(mu_);
+  TxnPath path = choose_path(req);
+  if (Status s = check_txn(req, path); !s.ok()) return s.error();
+  return answer_read_txn(req, path);
+}
+
 Result<CompactResponse> KvStore::compact(int64_t revision) {
   std::unique_lock lk(mu_);
   if (Status s = store_.compact(revision); !s.ok()) return s.error();

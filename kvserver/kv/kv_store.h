@@ -66,6 +66,9 @@ class KvStore : public HistorySource {
 
   // --- Reads: any thread. ---
   Result<RangeResponse> range(const RangeRequest& req) const;
+  // A txn of ranges only (is_read_only(req); anything else is a programmer error): compares
+  // and ranges at one revision, as txn() would answer it, without a write.
+  Result<TxnResponse> read_txn(const TxnRequest& req) const;
   // HashKV: revision 0 = current.
   Result<HashResponse> hash(int64_t revision) const;
   Result<LeaseTimeToLiveResponse> lease_time_to_live(int64_t id, bool with_keys,
@@ -124,6 +127,7 @@ class KvStore : public HistorySource {
   Status check_txn(const TxnRequest& req, const TxnPath& path) const;
   Status check_txn_writes(const TxnRequest& req, const TxnPath& path) const;
   TxnResponse apply_txn(WriteCtx& ctx, const TxnRequest& req, const TxnPath& path);
+  TxnResponse answer_read_txn(const TxnRequest& req, const TxnPath& path) const;  // ranges only
 
   mutable RwLock mu_;  // writer-preferring: see rw_lock.h
   MvccStore store_;

@@ -1,5 +1,8 @@
 #include "kvserver/kv/types.h"
 
+#include <algorithm>
+#include <variant>
+
 namespace kv {
 
 std::string prefix_end(std::string_view prefix) {
@@ -21,6 +24,14 @@ bool in_range(std::string_view k, std::string_view key, std::string_view range_e
   if (k < key) return false;
   if (range_end.size() == 1 && range_end[0] == '\0') return true;
   return k < range_end;
+}
+
+bool is_read_only(const TxnRequest& txn) {
+  auto is_range = [](const RequestOp& op) {
+    return std::holds_alternative<RangeRequest>(op.request);
+  };
+  return std::all_of(txn.success.begin(), txn.success.end(), is_range) &&
+         std::all_of(txn.failure.begin(), txn.failure.end(), is_range);
 }
 
 }  // namespace kv

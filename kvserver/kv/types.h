@@ -118,6 +118,10 @@ struct RequestOp {
   std::variant<RangeRequest, PutRequest, DeleteRangeRequest, TxnRequest> request;
 };
 
+// etcd's isTxnReadonly: every op of both branches is a range (a nested txn is not, even one that
+// only reads). Such a txn changes nothing, so it is served as a read, not through the log.
+bool is_read_only(const TxnRequest& txn);
+
 struct ResponseOp;
 struct TxnResponse {
   int64_t revision = 0;  // header revision after the txn

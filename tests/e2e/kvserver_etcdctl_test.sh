@@ -166,6 +166,12 @@ check "txn: compare holds -> SUCCESS branch" test "$out" = $'SUCCESS\n\nOK'
 out=$(printf %s "$script" | ctl --endpoints="$EP3" txn)
 check "txn: compare fails -> FAILURE branch" test "$out" = $'FAILURE\n\nOK'
 check "txn result" test "$(ctl --endpoints="$ALL" get tk --print-value-only)" = other
+# A txn that only reads is served as a (linearizable) read, not through the log: from another
+# member, right after a write, it still sees that write.
+ctl --endpoints="$EP1" put tr fresh >/dev/null
+script=$'value("tr") = "fresh"\n\nget tr\n\nget tr --rev=1\n\n'
+out=$(printf %s "$script" | ctl --endpoints="$EP3" txn)
+check "read-only txn on another member sees the last write" test "$out" = $'SUCCESS\n\ntr\nfresh'
 
 # ---- watch ----------------------------------------------------------------------------------
 out=$(ctl --endpoints="$EP1" put w/1 v1 -w json)

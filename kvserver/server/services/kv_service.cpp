@@ -1,5 +1,6 @@
 #include "kvserver/server/services/kv_service.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "kvserver/server/services/api_errors.h"
@@ -20,6 +21,28 @@ void answer_range(NodeApi& node, const etcdserverpb::RangeRequest* req,
   to_proto(result.value(), resp);
   fill_header(node.header(), result->revision, resp->mutable_header());
   reactor->Finish(grpc::Status::OK);
+}
+
+// Answers a read-only txn (kv::is_read_only) from the store now and finishes the call.
+void answer_read_txn(NodeApi& node, const kv::TxnRequest& txn, etcdserverpb::TxnResponse* resp,
+                     grpc::ServerUnaryReactor* reactor) {
+  auto result = node.store().read_txn(txn);
+  if (!result.ok()) {
+    reactor->Finish(to_grpc_status(result.error()));
+    return;
+  }
+  to_proto(result.value(), resp);
+  fill_header(node.header(), result->revision, resp->mutable_header());
+  reactor->Finish(grpc::Status::OK);
+}
+
+// etcd's isTxnSerializable: every op of both branches is a serializable range.
+bool serializable(const etcdserverpb::TxnRequest& req) {
+  auto serializable_range = [](const etcdserverpb::RequestOp& op) {
+    return op.has_request_range() && op.request_range().serializable();
+  };
+  return std::all_of(req.success().begin(), req.success().end(), serializable_range) &&
+         std::all_of(req.failure().begin(), req.failure().end(), serializable_range);
 }
 
 }  // namespace
@@ -96,7 +119,28 @@ grpc::ServerUnaryReactor* KvService::Txn(grpc::CallbackServerContext* ctx,
     reactor->Finish(to_grpc_status(request_too_large()));
     return reactor;
   }
-  return propose(ctx, from_proto(*req), [this, resp](const WriteResponse& w) {
+  kv::TxnRequest txn = from_proto(*req);
+  if (kv::is_read_only(txn)) {
+    // As etcd does: a txn that only reads is a read (a ReadIndex round unless every range is
+    // serializable), not a log entry that costs an fsync on every member.
+    auto* reactor = ctx->DefaultReactor();
+    if (serializable(*req)) {
+      answer_read_txn(node_, txn, resp, reactor);
+      return reactor;
+    }
+    node_.read_barrier(
+        [this, txn = std::move(txn), resp, reactor](std::optional<ApiError> error) mutable {
+          if (error) {
+            reactor->Finish(to_grpc_status(*error));
+            return;
+          }
+          reads_.post([this, txn = std::move(txn), resp, reactor] {
+            answer_read_txn(node_, txn, resp, reactor);
+          });
+        });
+    return reactor;
+  }
+  return propose(ctx, std::move(txn), [this, resp](const WriteResponse& w) {
     const auto& r = std::get<kv::TxnResponse>(w);
     to_proto(r, resp);
     fill_header(node_.header(), r.revision, resp->mutable_header());

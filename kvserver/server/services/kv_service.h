@@ -2,6 +2,7 @@
 //
 // Range: serializable reads the local store at once; linearizable (etcdctl's default) first waits
 // for NodeApi::read_barrier() (ReadIndex), then reads on the ReadPool (not the node's thread).
+// A Txn that only reads (kv::is_read_only) is served like a Range, as etcd does.
 // Writes go through NodeApi::write() (the Raft log) and are answered from its callback; none of
 // them holds a thread while waiting. Requests larger than max_request_bytes are refused before they
 // reach the log.

@@ -204,3 +204,61 @@ TEST_CASE("more than 128 operations in a branch is refused") {
     t.success.push_back(range_op("k" + std::to_string(i)));
   CHECK(s.txn(t).error().message() == "etcdserver: too many operations in txn request");
 }
+
+TEST_CASE("is_read_only: ranges only in both branches, as etcd's isTxnReadonly") {
+  TxnRequest t;
+  CHECK(is_read_only(t));
+  t.success = {range_op("a")};
+  t.failure = {range_op("b", "c")};
+  CHECK(is_read_only(t));
+  TxnRequest with_put = t;
+  with_put.failure.push_back(put_op("b", "1"));  // even in the branch that will not run
+  CHECK_FALSE(is_read_only(with_put));
+  TxnRequest with_delete = t;
+  with_delete.success.push_back(delete_op("a"));
+  CHECK_FALSE(is_read_only(with_delete));
+  TxnRequest nested = t;
+  nested.success.push_back(RequestOp{t});  // a nested txn counts as a write, as in etcd
+  CHECK_FALSE(is_read_only(nested));
+}
+
+TEST_CASE("read_txn answers a read-only txn as txn would, without a write") {
+  KvStore s;
+  put(s, "a", "1");  // 2
+  put(s, "a", "2");  // 3
+  put(s, "b", "x");  // 4
+  for (bool holds : {true, false}) {
+    TxnRequest t;
+    t.compare.push_back(cmp_version("a", CompareResult::kEqual, holds ? 2 : 7));
+    t.success = {range_op("a"), range_op("a", "c")};
+    t.failure = {range_op("b")};
+    RangeRequest old = std::get<RangeRequest>(range_op("a").request);
+    old.revision = 2;
+    t.success.push_back(RequestOp{old});
+    auto read = s.read_txn(t);
+    REQUIRE(read.ok());
+    auto through_log = run(s, t);  // the same txn applied as a write changes nothing either
+    CHECK(read->succeeded == holds);
+    CHECK(read->revision == 4);
+    REQUIRE(read->responses.size() == through_log.responses.size());
+    for (std::size_t i = 0; i < read->responses.size(); ++i) {
+      const auto& a = std::get<RangeResponse>(read->responses[i].response);
+      const auto& b = std::get<RangeResponse>(through_log.responses[i].response);
+      CHECK(a.kvs == b.kvs);
+      CHECK(a.count == b.count);
+      CHECK(a.revision == b.revision);
+    }
+    if (holds) CHECK(std::get<RangeResponse>(read->responses[2].response).kvs[0].value == "1");
+    CHECK(s.revision() == 4);
+  }
+  SECTION("a compacted read revision is etcd's error") {
+    REQUIRE(s.compact(3).ok());
+    TxnRequest t;
+    RangeRequest old = std::get<RangeRequest>(range_op("a").request);
+    old.revision = 2;
+    t.success = {RequestOp{old}};
+    auto read = s.read_txn(t);
+    REQUIRE_FALSE(read.ok());
+    CHECK(read.error().code() == ErrorCode::kCompacted);
+  }
+}

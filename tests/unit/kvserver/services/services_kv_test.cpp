@@ -155,6 +155,48 @@ TEST_CASE("Txn picks a branch by its compares and answers nested responses") {
   }
 }
 
+TEST_CASE(
+    "a Txn that only reads is served as a read: no write reaches the node, a linearizable one "
+    "waits for the read barrier and a serializable one does not") {
+  TestServer server;
+  auto kv = etcdserverpb::KV::NewStub(server.channel());
+  put(*kv, "k", "v1");
+  const std::size_t writes = server.node().writes_applied();
+  auto read_txn = [&](bool serializable, etcdserverpb::TxnResponse* resp) {
+    grpc::ClientContext ctx;
+    etcdserverpb::TxnRequest req;
+    auto* cmp = req.add_compare();
+    cmp->set_key("k");
+    cmp->set_target(etcdserverpb::Compare::VALUE);
+    cmp->set_result(etcdserverpb::Compare::EQUAL);
+    cmp->set_value("v1");
+    auto* range = req.add_success()->mutable_request_range();
+    range->set_key("k");
+    range->set_serializable(serializable);
+    auto* other = req.add_failure()->mutable_request_range();
+    other->set_key("nothing");
+    other->set_serializable(serializable);
+    return kv->Txn(&ctx, req, resp);
+  };
+  for (bool serializable : {false, true}) {
+    etcdserverpb::TxnResponse resp;
+    REQUIRE(read_txn(serializable, &resp).ok());
+    CHECK(resp.succeeded());
+    check_header(resp.header(), 2);
+    REQUIRE(resp.responses_size() == 1);
+    REQUIRE(resp.responses(0).response_range().kvs_size() == 1);
+    CHECK(resp.responses(0).response_range().kvs(0).value() == "v1");
+  }
+  CHECK(server.node().writes_applied() == writes);
+  // Without a leader the barrier is refused, so only the serializable txn is answered.
+  server.node().set_leader(false);
+  etcdserverpb::TxnResponse resp;
+  grpc::Status st = read_txn(false, &resp);
+  CHECK(st.error_code() == grpc::StatusCode::UNAVAILABLE);
+  CHECK(st.error_message() == "etcdserver: no leader");
+  CHECK(read_txn(true, &resp).ok());
+}
+
 TEST_CASE("Errors carry etcd's gRPC code and exact text") {
   TestServer server({.max_request_bytes = 4096});
   auto kv = etcdserverpb::KV::NewStub(server.channel());
