@@ -346,13 +346,16 @@ void Node::maybe_notify_commit(std::chrono::steady_clock::time_point now) {
     forwarded_.pop_front();
     forwarded_committed = true;
   }
-  if (!raw_->has_unsent_commit()) {
+  // One notice per commit index: a follower the core cannot send to just now (one that needs a
+  // snapshot while it is down) stays "unsent", and must not wake this loop every millisecond.
+  if (committed <= commit_noticed_ || !raw_->has_unsent_commit()) {
     commit_notice_due_.reset();
     return;
   }
   if (!commit_notice_due_) commit_notice_due_ = now + kCommitNoticeDelay;
   if (!forwarded_committed && now < *commit_notice_due_) return;
   commit_notice_due_.reset();
+  commit_noticed_ = committed;
   raw_->notify_commit();
   while (raw_->has_ready())
     handle_ready();

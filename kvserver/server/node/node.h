@@ -210,6 +210,7 @@ class Node final : public NodeApi {
   // first, until committed (maybe_notify_commit).
   std::deque<raft::Index> forwarded_;
   std::optional<std::chrono::steady_clock::time_point> commit_notice_due_;
+  raft::Index commit_noticed_ = 0;  // the commit index of the last notice: one per index
   std::vector<ReadWaiter> reads_waiting_;
   std::map<std::string, std::pair<int64_t, std::vector<ReadWaiter>>> read_rounds_;  // ctx -> round
   std::multimap<uint64_t, ReadWaiter> reads_applying_;  // read index -> waiter
