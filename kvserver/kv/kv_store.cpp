@@ -3,6 +3,7 @@
 #include "kvserver/kv/kv_store.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <mutex>
 #include <utility>
 
