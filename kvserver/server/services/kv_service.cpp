@@ -10,23 +10,10 @@ namespace kvserver::services {
 
 namespace {
 
-// Reads the range now (the barrier, if any, has passed) and finishes the call.
-void answer_range(NodeApi& node, const etcdserverpb::RangeRequest* req,
-                  etcdserverpb::RangeResponse* resp, grpc::ServerUnaryReactor* reactor) {
-  auto result = node.store().range(from_proto(*req));
-  if (!result.ok()) {
-    reactor->Finish(to_grpc_status(result.error()));
-    return;
-  }
-  to_proto(result.value(), resp);
-  fill_header(node.header(), result->revision, resp->mutable_header());
-  reactor->Finish(grpc::Status::OK);
-}
-
-// Answers a read-only txn (kv::is_read_only) from the store now and finishes the call.
-void answer_read_txn(NodeApi& node, const kv::TxnRequest& txn, etcdserverpb::TxnResponse* resp,
-                     grpc::ServerUnaryReactor* reactor) {
-  auto result = node.store().read_txn(txn);
+// Finishes a read call with a store read's answer (a range or a read-only txn).
+template <typename Result, typename Response>
+void finish_read(NodeApi& node, const Result& result, Response* resp,
+                 grpc::ServerUnaryReactor* reactor) {
   if (!result.ok()) {
     reactor->Finish(to_grpc_status(result.error()));
     return;
@@ -63,20 +50,27 @@ grpc::ServerUnaryReactor* KvService::propose(grpc::CallbackServerContext* ctx, W
   return reactor;
 }
 
-grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* ctx,
-                                           const etcdserverpb::RangeRequest* req,
-                                           etcdserverpb::RangeResponse* resp) {
-  auto* reactor = ctx->DefaultReactor();
-  if (req->serializable()) {
-    answer_range(node_, req, resp, reactor);
-    return reactor;
+template <typename Answer>
+void KvService::serve_read(bool serializable, grpc::ServerUnaryReactor* reactor, Answer answer) {
+  if (serializable) {
+    answer();
+    return;
   }
-  node_.read_barrier([this, req, resp, reactor](std::optional<ApiError> error) {
+  node_.read_barrier([this, reactor, answer = std::move(answer)](std::optional<ApiError> error) {
     if (error) {
       reactor->Finish(to_grpc_status(*error));
       return;
     }
-    reads_.post([this, req, resp, reactor] { answer_range(node_, req, resp, reactor); });
+    reads_.post(answer);
+  });
+}
+
+grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* ctx,
+                                           const etcdserverpb::RangeRequest* req,
+                                           etcdserverpb::RangeResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  serve_read(req->serializable(), reactor, [this, req, resp, reactor] {
+    finish_read(node_, node_.store().range(from_proto(*req)), resp, reactor);
   });
   return reactor;
 }
@@ -124,20 +118,9 @@ grpc::ServerUnaryReactor* KvService::Txn(grpc::CallbackServerContext* ctx,
     // As etcd does: a txn that only reads is a read (a ReadIndex round unless every range is
     // serializable), not a log entry that costs an fsync on every member.
     auto* reactor = ctx->DefaultReactor();
-    if (serializable(*req)) {
-      answer_read_txn(node_, txn, resp, reactor);
-      return reactor;
-    }
-    node_.read_barrier(
-        [this, txn = std::move(txn), resp, reactor](std::optional<ApiError> error) mutable {
-          if (error) {
-            reactor->Finish(to_grpc_status(*error));
-            return;
-          }
-          reads_.post([this, txn = std::move(txn), resp, reactor] {
-            answer_read_txn(node_, txn, resp, reactor);
-          });
-        });
+    serve_read(serializable(*req), reactor, [this, txn = std::move(txn), resp, reactor] {
+      finish_read(node_, node_.store().read_txn(txn), resp, reactor);
+    });
     return reactor;
   }
   return propose(ctx, std::move(txn), [this, resp](const WriteResponse& w) {

@@ -44,6 +44,11 @@ class KvService final : public etcdserverpb::KV::CallbackService {
   template <typename Fill>
   grpc::ServerUnaryReactor* propose(grpc::CallbackServerContext* ctx, WriteRequest request,
                                     Fill fill);
+  // A serializable read runs `answer` at once; a linearizable one after the ReadIndex barrier
+  // (NodeApi::read_barrier), on the ReadPool. A refused barrier finishes the call with its error.
+  // (A template, so the serializable path - a Range per call - makes no std::function.)
+  template <typename Answer>
+  void serve_read(bool serializable, grpc::ServerUnaryReactor* reactor, Answer answer);
   bool too_large(const google::protobuf::Message& req) const {
     return req.ByteSizeLong() > max_request_bytes_;
   }

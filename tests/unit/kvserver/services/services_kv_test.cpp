@@ -24,6 +24,16 @@ etcdserverpb::PutResponse put(etcdserverpb::KV::Stub& kv, const std::string& key
   return resp;
 }
 
+// Adds the compare value(key) == value to a txn.
+void add_value_equals(etcdserverpb::TxnRequest& req, const std::string& key,
+                      const std::string& value) {
+  auto* cmp = req.add_compare();
+  cmp->set_key(key);
+  cmp->set_target(etcdserverpb::Compare::VALUE);
+  cmp->set_result(etcdserverpb::Compare::EQUAL);
+  cmp->set_value(value);
+}
+
 void check_header(const etcdserverpb::ResponseHeader& h, int64_t revision) {
   CHECK(h.cluster_id() == FakeNode::kClusterId);
   CHECK(h.member_id() == FakeNode::kMemberId);
@@ -124,11 +134,7 @@ TEST_CASE("Txn picks a branch by its compares and answers nested responses") {
   for (bool expect_success : {true, false}) {
     grpc::ClientContext ctx;
     etcdserverpb::TxnRequest req;
-    auto* cmp = req.add_compare();
-    cmp->set_key("k");
-    cmp->set_target(etcdserverpb::Compare::VALUE);
-    cmp->set_result(etcdserverpb::Compare::EQUAL);
-    cmp->set_value("v1");
+    add_value_equals(req, "k", "v1");
     auto* ok_put = req.add_success()->mutable_request_put();
     ok_put->set_key("k");
     ok_put->set_value("v2");
@@ -165,11 +171,7 @@ TEST_CASE(
   auto read_txn = [&](bool serializable, etcdserverpb::TxnResponse* resp) {
     grpc::ClientContext ctx;
     etcdserverpb::TxnRequest req;
-    auto* cmp = req.add_compare();
-    cmp->set_key("k");
-    cmp->set_target(etcdserverpb::Compare::VALUE);
-    cmp->set_result(etcdserverpb::Compare::EQUAL);
-    cmp->set_value("v1");
+    add_value_equals(req, "k", "v1");
     auto* range = req.add_success()->mutable_request_range();
     range->set_key("k");
     range->set_serializable(serializable);
