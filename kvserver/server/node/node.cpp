@@ -34,6 +34,8 @@ constexpr uint64_t kCatchUpEntries = 5000;
 // in a few hundred microseconds; a follower's watchers and serializable reads lag at most this.
 constexpr auto kCommitNoticeDelay = std::chrono::milliseconds(1);
 constexpr int64_t kLeaseCheckIntervalMs = 500;
+// A leader stopping hands over only to a voter heard from within this many heartbeat intervals.
+constexpr int64_t kStopTransferLivenessHeartbeats = 3;
 constexpr std::size_t kRevokesPerCheck = 16;
 
 }  // namespace
@@ -199,20 +201,34 @@ void Node::stop() {
   started_ = false;
   if (is_leader_.load() && !removed_.load()) {
     // SIGTERM on a leader: hand over first, so the cluster does not wait an election timeout.
+    // Only to a voter heard from within the last few heartbeats: one that has just been stopped
+    // (the whole cluster going down member by member) cannot take over, and waiting for it would
+    // hold this member's exit for an election timeout.
+    stop_transfer_ = StopTransfer::kRequested;
     submit([this] {
       auto& r = raw_->mutable_raft();
+      const int64_t heard_since = now_ms() - kStopTransferLivenessHeartbeats * heartbeat_ms_;
       uint64_t best = 0, best_match = 0;
       for (uint64_t v : r.tracker().conf_state().voters) {
         auto* pr = r.tracker().progress(v);
-        if (v != id_ && pr && pr->match >= best_match) best = v, best_match = pr->match;
+        auto heard = last_heard_ms_.find(v);
+        if (v == id_ || !pr || heard == last_heard_ms_.end() || heard->second < heard_since) {
+          continue;
+        }
+        if (pr->match >= best_match) best = v, best_match = pr->match;
       }
-      if (best != 0) {
+      if (best != 0 && raw_->transfer_leader(best) == raft::Status::kOk) {
         spdlog::info("stopping: transferring leadership to {:x}", best);
-        (void)raw_->transfer_leader(best);
+        stop_transfer_ = StopTransfer::kTransferring;
+      } else {
+        spdlog::info("stopping: no voter answered lately, leaving without a transfer");
+        stop_transfer_ = StopTransfer::kNone;
       }
     });
-    int64_t deadline = now_ms() + 2 * election_ms_;
-    while (is_leader_.load() && now_ms() < deadline) {
+    // Until the target leads, or the core gives up on it (after an election timeout).
+    const int64_t deadline = now_ms() + 2 * election_ms_;
+    while (is_leader_.load() && stop_transfer_.load() != StopTransfer::kNone &&
+           now_ms() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a flag, not syncing
     }
   }
@@ -255,6 +271,7 @@ void Node::on_frames(uint64_t from, std::vector<Frame> frames) {
   if (kept == 0) return;
   frames.erase(frames.begin() + static_cast<std::ptrdiff_t>(kept), frames.end());
   submit([this, from, frames = std::move(frames)]() mutable {
+    last_heard_ms_[from] = now_ms();
     for (auto& frame : frames) {
       if (auto* m = std::get_if<raft::Message>(&frame)) {
         if (m->type == raft::MessageType::kApp || m->type == raft::MessageType::kHeartbeat) {
@@ -306,6 +323,10 @@ void Node::run() {
     while (raw_->has_ready())
       handle_ready();
     maybe_notify_commit(std::chrono::steady_clock::now());
+    if (stop_transfer_.load(std::memory_order_relaxed) == StopTransfer::kTransferring &&
+        raw_->raft().lead_transferee() == raft::kNoNode) {
+      stop_transfer_ = StopTransfer::kNone;  // done, or abandoned by the core
+    }
     if (removed_.load()) {
       // Keep running until stopped (the callback tells main), but take part in nothing more.
     }

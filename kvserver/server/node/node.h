@@ -186,6 +186,11 @@ class Node final : public NodeApi {
   std::atomic<bool> is_leader_{false};
   std::atomic<bool> ready_{false};
   std::atomic<bool> removed_{false};
+  // stop()'s leadership transfer: kNone, kRequested (stop() waits for the loop to pick a target),
+  // kTransferring (until the target leads or the core gives up, after an election timeout; the
+  // loop then sets kNone).
+  enum class StopTransfer { kNone, kRequested, kTransferring };
+  std::atomic<StopTransfer> stop_transfer_{StopTransfer::kNone};
   mutable std::mutex removed_ids_mu_;
   std::set<uint64_t> removed_ids_;  // members whose removal we applied; guarded by removed_ids_mu_
 
@@ -216,6 +221,7 @@ class Node final : public NodeApi {
   std::multimap<uint64_t, ReadWaiter> reads_applying_;  // read index -> waiter
   uint64_t read_seq_ = 0;
   std::vector<TransferWaiter> transfers_;
+  std::map<uint64_t, int64_t> last_heard_ms_;  // peer -> when its last batch arrived
   bool published_ = false;
   int64_t publish_retry_ms_ = 0;
   std::map<int64_t, int64_t> revoking_;  // lease id -> when proposed

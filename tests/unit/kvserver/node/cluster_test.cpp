@@ -260,6 +260,43 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("a stopping leader hands over to a live voter, and does not wait for a stopped one",
+          "[cluster]") {
+  constexpr int kElectionMs = 2000;
+  Cluster c(3, 10000, 50, kElectionMs);
+  c.start_all();
+  REQUIRE(eventually([&] {
+    for (auto& m : c.members)
+      if (!m->node->is_ready()) return false;
+    return c.leader() != nullptr;
+  }));
+  REQUIRE(put(*c.leader()->node, "k", "v").index() == 0);
+
+  // Handed over: a successor leads well before an election timeout could pass.
+  TestMember* first = c.leader();
+  const uint64_t first_id = first->node->id();
+  first->stop();
+  REQUIRE(eventually(
+      [&] {
+        TestMember* l = c.leader();
+        return l != nullptr && l->node->id() != first_id;
+      },
+      std::chrono::milliseconds(kElectionMs / 2)));
+
+  // The last follower is stopped first; the last leader must not wait for it to take over. It has
+  // not heard from it for about a second (20 heartbeats), so it leaves at once. It used to hand
+  // over to it anyway and wait until check-quorum made it step down, an election timeout later.
+  TestMember* last = c.leader();
+  REQUIRE(last != nullptr);
+  REQUIRE(c.follower() != nullptr);
+  c.follower()->stop();  // returns after its peer server's 1 s shutdown grace: long silent
+  const auto start = std::chrono::steady_clock::now();
+  last->stop();
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  CHECK(took.count() < kElectionMs / 2);
+}
+
 TEST_CASE("losing the leader elects another - a restarted member catches up by snapshot",
           "[cluster]") {
   Cluster c(3, /*snapshot_count=*/20);
