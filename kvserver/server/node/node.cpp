@@ -537,6 +537,7 @@ void Node::apply_peer_changes(int64_t now) {
       transport_->set_peer(m->id, m->peer_urls);
     } else {
       transport_->remove_peer(it->first);
+      last_heard_ms_.erase(it->first);
     }
     it = peer_changes_.erase(it);
   }
