@@ -12,7 +12,9 @@
 // zeros a chunk ahead pays that once per chunk, in the fdatasync that follows it; every batch
 // after it rewrites blocks that are already written. Measured on the test VM (ext4, 4 KiB
 // appends, each followed by fdatasync): 133 us per append without, 85 us with, as fast as a
-// fully zero-filled file. RocksDB recycles WAL files for the same reason.
+// fully zero-filled file. The price: each WAL block is written twice (zeros, then data), and the
+// one fdatasync per chunk that carries the zeros takes about 1 ms instead of 0.1-0.25 ms.
+// RocksDB recycles WAL files for the same reason.
 //
 // Write failures and fsync failures are fail-stop (file_util.h).
 //
