@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
@@ -106,10 +107,9 @@ TEST_CASE("appends zero-fill the preallocated space a chunk ahead, never past it
         kCapacity - 2 * kZeroAheadBytes);
 
   // Up to the end: the file never grows, and the zeros never overwrite data.
-  std::uint64_t appended = s.write_offset();
   while (s.write_offset() + record.size() <= kCapacity)
     s.append(record);
-  appended = s.write_offset();
+  const std::uint64_t appended = s.write_offset();
   s.sync();
   CHECK(std::filesystem::file_size(s.path()) == kCapacity);
   auto all = s.read(0, appended);
