@@ -76,11 +76,15 @@ pki() (
 pki || { echo "FAIL: openssl could not make the test PKI" >&2; exit 1; }
 
 # ---- ports and members ----------------------------------------------------------------------
-port_free() { ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+port_free() { ! ss -Htan "sport = :$1" 2>/dev/null | grep -q .; }
+# Below the kernel's ephemeral range: every member here listens on 127.0.0.1, and a port from
+# that range can be taken as the source port of a member's outgoing dial (to a peer already up)
+# before the member meant to listen on it binds it: "bind: address already in use".
+EPHEMERAL_LOW=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 pick_ports() { # pick_ports N: N consecutive free ports
   local tries base i ok
   for tries in $(seq 1 50); do
-    base=$((20000 + RANDOM % 30000))
+    base=$((10000 + RANDOM % (EPHEMERAL_LOW - 10000 - $1)))
     ok=1
     for i in $(seq 0 $(($1 - 1))); do port_free $((base + i)) || ok=0; done
     [ $ok = 1 ] && { echo "$base"; return 0; }

@@ -8,10 +8,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
+#include <random>
 #include <stdexcept>
 #include <thread>
 
@@ -104,17 +107,45 @@ int BackgroundProcess::wait_for_exit(std::chrono::milliseconds deadline) {
   return -1;
 }
 
-int free_tcp_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+namespace {
+
+// The first port of the kernel's ephemeral range (net.ipv4.ip_local_port_range).
+int ephemeral_low() {
+  std::FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+  int low = 32768;
+  if (f != nullptr) {
+    if (std::fscanf(f, "%d", &low) != 1) low = 32768;
+    std::fclose(f);
+  }
+  return low;
+}
+
+bool can_bind_loopback(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   close(fd);
-  return ntohs(addr.sin_port);
+  return ok;
+}
+
+}  // namespace
+
+// Below the ephemeral range: test members listen on 127.0.0.1, and a port from that range can be
+// taken as the source port of another member's outgoing dial before its listener binds it.
+int free_tcp_port() {
+  static std::mutex mu;
+  static std::mt19937 rng(std::random_device{}());
+  std::lock_guard lock(mu);
+  const int low = 10000, high = std::max(low + 1000, ephemeral_low());
+  std::uniform_int_distribution<int> pick(low, high - 1);
+  for (int tries = 0; tries < 1000; ++tries) {
+    const int port = pick(rng);
+    if (can_bind_loopback(port)) return port;
+  }
+  throw std::runtime_error("no free TCP port on 127.0.0.1 below the ephemeral range");
 }
 
 bool wait_for_tcp_port(const std::string& host, int port, std::chrono::milliseconds deadline) {

@@ -62,7 +62,8 @@ lc_init() {
   LC_WORK=$(mktemp -d /tmp/kvserver-cluster.XXXXXX)
   local tries
   for tries in $(seq 1 50); do
-    LC_CLIENT_PORT=$((20000 + RANDOM % 20000))
+    # Below the kernel's ephemeral range (from 32768 by default), where dials take source ports.
+    LC_CLIENT_PORT=$((20000 + RANDOM % 12000))
     LC_PEER_PORT=$((LC_CLIENT_PORT + 1))
     lc_port_free "$LC_CLIENT_PORT" && lc_port_free "$LC_PEER_PORT" && break
   done
