@@ -205,32 +205,7 @@ void Node::stop() {
     // (the whole cluster going down member by member) cannot take over, and waiting for it would
     // hold this member's exit for an election timeout.
     stop_transfer_ = StopTransfer::kRequested;
-    submit([this] {
-      auto& r = raw_->mutable_raft();
-      const int64_t heard_since = now_ms() - kStopTransferLivenessHeartbeats * heartbeat_ms_;
-      uint64_t best = 0, best_match = 0;
-      int others = 0;
-      for (uint64_t v : r.tracker().conf_state().voters) {
-        auto* pr = r.tracker().progress(v);
-        if (v == id_ || !pr) continue;
-        ++others;
-        auto heard = last_heard_ms_.find(v);
-        if (heard == last_heard_ms_.end() || heard->second < heard_since) continue;
-        if (pr->match >= best_match) best = v, best_match = pr->match;
-      }
-      if (best != 0 && raw_->transfer_leader(best) == raft::Status::kOk) {
-        spdlog::info("stopping: transferring leadership to {:x}", best);
-        stop_transfer_ = StopTransfer::kTransferring;
-        return;
-      }
-      if (others > 0) {
-        spdlog::info(
-            "stopping: no other voter answered in the last {} ms; leaving without "
-            "transferring leadership",
-            kStopTransferLivenessHeartbeats * heartbeat_ms_);
-      }
-      stop_transfer_ = StopTransfer::kNone;
-    });
+    submit([this] { start_stop_transfer(); });
     // Until the target leads, or the core gives up on it (after an election timeout).
     const int64_t deadline = now_ms() + 2 * election_ms_;
     while (is_leader_.load() && stop_transfer_.load() != StopTransfer::kNone &&
@@ -248,6 +223,33 @@ void Node::stop() {
   transport_->stop();
   for (auto& cb : registry_.take_all())
     cb(Outcome{ApiError{ApiCode::kUnavailable, "etcdserver: server stopped"}, {}, 0, {}});
+}
+
+void Node::start_stop_transfer() {
+  auto& r = raw_->mutable_raft();
+  const int64_t heard_since = now_ms() - kStopTransferLivenessHeartbeats * heartbeat_ms_;
+  uint64_t best = 0, best_match = 0;
+  int others = 0;
+  for (uint64_t v : r.tracker().conf_state().voters) {
+    auto* pr = r.tracker().progress(v);
+    if (v == id_ || !pr) continue;
+    ++others;
+    auto heard = last_heard_ms_.find(v);
+    if (heard == last_heard_ms_.end() || heard->second < heard_since) continue;
+    if (pr->match >= best_match) best = v, best_match = pr->match;
+  }
+  if (best != 0 && raw_->transfer_leader(best) == raft::Status::kOk) {
+    spdlog::info("stopping: transferring leadership to {:x}", best);
+    stop_transfer_ = StopTransfer::kTransferring;
+    return;
+  }
+  if (others > 0) {
+    spdlog::info(
+        "stopping: no other voter answered in the last {} ms; leaving without "
+        "transferring leadership",
+        kStopTransferLivenessHeartbeats * heartbeat_ms_);
+  }
+  stop_transfer_ = StopTransfer::kNone;
 }
 
 void Node::submit(std::function<void()> task) {

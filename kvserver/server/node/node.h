@@ -161,6 +161,8 @@ class Node final : public NodeApi {
   void apply_conf_entry(const raft::Entry& e);
   Outcome apply_command(const Command& c);
   void mark_removed();  // our removal was applied, or a peer that applied it says so
+  // stop() on a leader: hands over to the best-matched voter heard from lately (loop thread).
+  void start_stop_transfer();
   void install_snapshot(const raft::Snapshot& snap);
 
   NodeOptions options_;

@@ -51,7 +51,7 @@ lc_running() { # indexes of members whose process is alive
   done
 }
 
-lc_port_free() { ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+lc_port_free() { ! ss -Htan "sport = :$1" 2>/dev/null | grep -q .; }
 
 lc_init() {
   LC_KVSERVER=${1:-${KVSERVER_BIN:-$LC_REPO_DIR/build/bin/kvserver}}
