@@ -48,8 +48,29 @@ int64_t MvccStore::find_at(const std::vector<Version>& versions, int64_t rev) {
   return static_cast<int64_t>(it - versions.begin()) - 1;
 }
 
+MvccStore::KeyMap::const_iterator MvccStore::find(std::string_view key) const {
+  auto hit = index_.find(key);
+  return hit == index_.end() ? keys_.end() : KeyMap::const_iterator(hit->second);
+}
+
+MvccStore::KeyMap::iterator MvccStore::find(std::string_view key) {
+  auto hit = index_.find(key);
+  return hit == index_.end() ? keys_.end() : hit->second;
+}
+
+MvccStore::KeyMap::iterator MvccStore::insert(std::string_view key, std::vector<Version> versions) {
+  auto it = keys_.emplace_hint(keys_.lower_bound(key), std::string(key), std::move(versions));
+  index_.emplace(std::string_view(it->first), it);
+  return it;
+}
+
+MvccStore::KeyMap::iterator MvccStore::erase(KeyMap::iterator it) {
+  index_.erase(std::string_view(it->first));
+  return keys_.erase(it);
+}
+
 const Version* MvccStore::get(std::string_view key, int64_t rev) const {
-  auto it = keys_.find(key);
+  auto it = find(key);
   if (it == keys_.end()) return nullptr;
   int64_t i = find_at(it->second, rev);
   if (i < 0 || it->second[i].tombstone()) return nullptr;
@@ -59,7 +80,7 @@ const Version* MvccStore::get(std::string_view key, int64_t rev) const {
 void MvccStore::visit(std::string_view key, std::string_view range_end, int64_t rev,
                       const std::function<bool(const std::string&, const Version&)>& fn) const {
   if (range_end.empty()) {
-    auto it = keys_.find(key);
+    auto it = find(key);
     if (it == keys_.end()) return;
     int64_t i = find_at(it->second, rev);
     if (i >= 0 && !it->second[i].tombstone()) fn(it->first, it->second[i]);
@@ -76,11 +97,9 @@ void MvccStore::visit(std::string_view key, std::string_view range_end, int64_t 
 
 const Version& MvccStore::put(std::string_view key, std::string value, int64_t lease, int64_t rev) {
   if (rev != current_ + 1) die("put at a revision other than current+1");
-  // One descent of the map for a new key as for an old one: at hundreds of thousands of keys each
-  // descent is a chain of cache misses, and a put is on the node loop's apply path.
-  auto it = keys_.lower_bound(key);
-  if (it == keys_.end() || it->first != key) {
-    it = keys_.emplace_hint(it, std::string(key), std::vector<Version>{});
+  auto it = find(key);
+  if (it == keys_.end()) {
+    it = insert(key, {});
     bytes_ += kNodeOverhead + key.size();
   }
   auto& versions = it->second;
@@ -104,7 +123,7 @@ const Version& MvccStore::put(std::string_view key, std::string value, int64_t l
 
 std::optional<KeyValue> MvccStore::remove(std::string_view key, int64_t rev) {
   if (rev != current_ + 1) die("remove at a revision other than current+1");
-  auto it = keys_.find(key);
+  auto it = find(key);
   if (it == keys_.end()) return std::nullopt;
   auto& versions = it->second;
   if (versions.empty() || versions.back().tombstone()) return std::nullopt;
@@ -154,7 +173,7 @@ Status MvccStore::compact(int64_t rev) {
     if (drop > 0) versions.erase(versions.begin(), versions.begin() + drop);
     if (versions.empty()) {
       bytes_ -= kNodeOverhead + it->first.size();
-      it = keys_.erase(it);
+      it = erase(it);
     } else {
       if (drop > 0 && versions.capacity() > 2 * versions.size()) versions.shrink_to_fit();
       ++it;
@@ -208,7 +227,7 @@ MvccStore::History MvccStore::history(int64_t from_rev, std::string_view key,
   h.through_revision = current_;
   if (range_end.empty()) {
     // One key: its own version list is the history, one event per revision.
-    auto it = keys_.find(key);
+    auto it = find(key);
     if (it == keys_.end()) return h;
     const auto& versions = it->second;
     auto v = std::lower_bound(versions.begin(), versions.end(), from_rev,
@@ -294,11 +313,9 @@ Result<MvccStore> MvccStore::deserialize(Reader& r) {
       s.bytes_ += sizeof(Version) + v.value.size();
     }
     s.bytes_ += kNodeOverhead + key.size();
-    auto [it, inserted] = s.keys_.emplace(std::move(key), std::move(versions));
-    if (!inserted || (!by_ordinal.empty() && !(by_ordinal.back()->first < it->first))) {
-      return bad();
-    }
-    by_ordinal.push_back(it);
+    // Keys come in ascending order (serialize() walks the map), so each goes at the end.
+    if (!by_ordinal.empty() && !(by_ordinal.back()->first < key)) return bad();
+    by_ordinal.push_back(s.insert(key, std::move(versions)));
   }
   uint64_t nlog = r.u64();
   if (!r.ok() || nlog > r.remaining()) return bad();
