@@ -298,8 +298,8 @@ void Node::on_frames(uint64_t from, std::vector<Frame> frames) {
         fail_request(fw.request_id, from, {ApiCode::kUnavailable, "etcdserver: leader changed"});
         continue;
       }
-      batch_.push_back(std::move(fw.data));
-      batch_ids_.emplace_back(fw.request_id, from);  // the origin waits for it, not us
+      // The origin waits for it, not us.
+      proposals_.add(std::move(fw.data), fw.request_id, from, std::chrono::steady_clock::now());
     }
   });
 }
@@ -312,6 +312,7 @@ void Node::run() {
       std::unique_lock lock(mu_);
       auto wake = std::chrono::steady_clock::time_point(std::chrono::milliseconds(next_tick));
       if (commit_notice_due_) wake = std::min(wake, *commit_notice_due_);
+      if (auto due = proposals_.deadline()) wake = std::min(wake, *due);
       cv_.wait_until(lock, wake, [&] { return stop_ || !inbox_.empty(); });
       if (stop_) break;
       tasks.swap(inbox_);
@@ -326,10 +327,14 @@ void Node::run() {
     for (auto& t : tasks)
       t();
     tasks.clear();
-    flush_proposals();
+    maybe_flush_proposals(std::chrono::steady_clock::now());
     if (!reads_waiting_.empty()) start_read_round();
-    while (raw_->has_ready())
+    while (raw_->has_ready()) {
       handle_ready();
+      // A Ready can commit what was in flight (the leader's own fsync may be the vote a commit
+      // needed): held proposals then go now, not at the next wake-up.
+      if (!raw_->has_ready()) maybe_flush_proposals(std::chrono::steady_clock::now());
+    }
     maybe_notify_commit(std::chrono::steady_clock::now());
     if (stop_transfer_.load(std::memory_order_relaxed) == StopTransfer::kTransferring &&
         raw_->raft().lead_transferee() == raft::kNoNode) {
@@ -342,22 +347,27 @@ void Node::run() {
   snapshot_writer_.cancel();  // a half-written snapshot is no use to the next start
 }
 
+void Node::maybe_flush_proposals(std::chrono::steady_clock::time_point now) {
+  const auto& log = raw_->raft().log();
+  const bool in_flight = is_leader_.load() && log.committed() < log.last_index();
+  if (proposals_.due(now, in_flight)) flush_proposals();
+}
+
 void Node::flush_proposals() {
-  if (batch_.empty()) return;
-  auto res = raw_->propose_batch(std::move(batch_));
+  if (proposals_.empty()) return;
+  auto [entries, ids] = proposals_.take();
+  auto res = raw_->propose_batch(std::move(entries));
   if (res.status == raft::Status::kOk &&
-      std::any_of(batch_ids_.begin(), batch_ids_.end(), [&](auto& b) { return b.second != id_; })) {
+      std::any_of(ids.begin(), ids.end(), [&](auto& b) { return b.second != id_; })) {
     forwarded_.push_back(res.index);
   }
   if (res.status != raft::Status::kOk) {
     ApiError err = res.status == raft::Status::kLeaderTransferring
                        ? ApiError{ApiCode::kUnavailable, "etcdserver: leader changed"}
                        : no_leader();
-    for (auto [rid, origin] : batch_ids_)
+    for (auto [rid, origin] : ids)
       fail_request(rid, origin, err);
   }
-  batch_.clear();
-  batch_ids_.clear();
 }
 
 // The Raft core defers commit notices (Config::defer_commit_notice): a follower learns a commit
@@ -392,8 +402,7 @@ void Node::maybe_notify_commit(std::chrono::steady_clock::time_point now) {
 
 void Node::local_propose(std::string data, uint64_t request_id) {
   if (is_leader_.load()) {
-    batch_.push_back(std::move(data));
-    batch_ids_.emplace_back(request_id, id_);
+    proposals_.add(std::move(data), request_id, id_, std::chrono::steady_clock::now());
     return;
   }
   uint64_t lead = leader_.load();
@@ -607,8 +616,7 @@ void Node::maybe_revoke_expired_leases(int64_t now) {
     c.kind = CommandKind::kWrite;
     c.origin = id_;
     c.write = LeaseRevokeRequest{lease};
-    batch_.push_back(encode_command(c));
-    batch_ids_.emplace_back(0, id_);
+    proposals_.add(encode_command(c), 0, id_, std::chrono::steady_clock::now());
   }
   flush_proposals();
 }

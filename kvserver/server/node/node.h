@@ -48,6 +48,7 @@
 #include "kvserver/server/node/membership.h"
 #include "kvserver/server/node/peer_service.h"
 #include "kvserver/server/node/peer_transport.h"
+#include "kvserver/server/node/proposal_batch.h"
 #include "kvserver/server/node/proposal_registry.h"
 #include "kvserver/server/node/snapshot_writer.h"
 #include "kvserver/server/node_api.h"
@@ -133,6 +134,9 @@ class Node final : public NodeApi {
   void on_tick(int64_t now_ms);
   void handle_ready();
   void send_messages(std::vector<raft::Message>& msgs);
+  // Hands the held proposals to the core when ProposalBatch says they are due (always, when
+  // this member no longer leads: the core then refuses them at once).
+  void maybe_flush_proposals(std::chrono::steady_clock::time_point now);
   void flush_proposals();
   void maybe_notify_commit(std::chrono::steady_clock::time_point now);
   void start_read_round();
@@ -211,8 +215,7 @@ class Node final : public NodeApi {
   int64_t snapshot_rest_until_ms_ = 0;     // no new snapshot before (maybe_snapshot)
   uint64_t snapshot_bytes_ = 0;            // the size of the latest snapshot (maybe_snapshot)
   uint64_t log_bytes_since_snapshot_ = 0;  // entry data applied since the last one started
-  std::vector<std::string> batch_;
-  std::vector<std::pair<uint64_t, uint64_t>> batch_ids_;  // (request id, origin) per entry
+  ProposalBatch proposals_;  // leader: proposals waiting to go to the core (proposal_batch.h)
   // Leader: the last index of each proposed batch holding a follower's forwarded request, oldest
   // first, until committed (maybe_notify_commit).
   std::deque<raft::Index> forwarded_;
