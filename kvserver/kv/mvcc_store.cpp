@@ -8,9 +8,9 @@
 namespace kv {
 namespace {
 
-// Rough heap cost of a map node and of a version beyond its value bytes; the figure is for Status
-// (db size), so it only has to move with the data, not match malloc exactly.
-constexpr std::size_t kNodeOverhead = 96;
+// Rough heap cost of a key beyond its bytes (its map node, 96, and its index_ entry, 56); the
+// figure is for Status (db size), so it only has to move with the data, not match malloc exactly.
+constexpr std::size_t kNodeOverhead = 96 + 56;
 constexpr std::size_t kLogEntryBytes = 16;
 
 [[noreturn]] void die(const char* what) {
