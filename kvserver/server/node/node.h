@@ -2,9 +2,13 @@
 // entries to the KvStore and the Membership, snapshots, and the peer transport. It implements
 // NodeApi (kvserver/server/node_api.h) for the client-facing services.
 //
-// Threads: ONE loop thread owns the RawNode and the Storage (neither is thread-safe). Everything
-// else - gRPC client threads calling NodeApi, peer stream threads delivering frames, transport
-// feedback - hands the loop a task (submit()) and returns; answers come back through callbacks.
+// Threads: the LOOP owns the RawNode and the Storage (neither is thread-safe): one iteration at a
+// time, under loop_mu_. Everything else - gRPC client threads calling NodeApi, peer stream threads
+// delivering frames, transport feedback - hands the loop a task and returns; answers come back
+// through callbacks. The loop thread runs the iterations that ticks, timers and submit()ed tasks
+// need. A client's write and a received peer batch (the two hand-offs on every write's path) use
+// run_or_submit(): the calling thread runs the iteration itself unless another thread is already
+// running one, which then takes the task too. See run_or_submit() for why.
 // Per iteration the loop: ticks when the heartbeat interval has passed, runs the queued tasks
 // (steps messages, queues proposals), proposes the queued writes as one batch (group commit), then
 // per Ready: sends messages (a leader before its fsync, thesis §10.2.1), persists with one fsync,
@@ -60,13 +64,13 @@ namespace kvserver::node {
 struct NodeOptions {
   server::ServerConfig config;                  // validated
   server::PeerDialCredentials* dial = nullptr;  // null: dial peers without TLS; must outlive Node
-  // Called once (loop thread) when the member has seen a leader, applied everything that was
-  // committed when it started, and its own publish (name, client URLs) is applied - a joiner has
-  // then caught up to its admission: the moment to send READY=1 (Node::maybe_report_ready).
+  // Called once (on the loop: see Node) when the member has seen a leader, applied everything that
+  // was committed when it started, and its own publish (name, client URLs) is applied - a joiner
+  // has then caught up to its admission: the moment to send READY=1 (Node::maybe_report_ready).
   std::function<void()> on_ready;
-  // Called once (loop thread) when this member's removal is applied: it should stop.
+  // Called once (on the loop) when this member's removal is applied: it should stop.
   std::function<void()> on_removed;
-  // Called (loop thread) on every state change worth a STATUS= line.
+  // Called (on the loop) on every state change worth a STATUS= line.
   std::function<void(const std::string&)> on_status;
 };
 
@@ -122,15 +126,19 @@ class Node final : public NodeApi {
        std::string token);
 
   // Any thread.
-  void submit(std::function<void()> task);
+  void submit(std::function<void()> task);  // for the loop thread
+  void run_or_submit(std::function<void()> task);
   int64_t request_deadline_ms() const;
   std::optional<ApiError> admission_check(std::size_t request_bytes) const;
   uint64_t propose_command(Command c, ProposalRegistry::Callback cb);  // returns request id
   void propose_conf(raft::ConfChange cc, ProposalRegistry::Callback cb);
   void on_frames(uint64_t from, std::vector<Frame> frames);  // one received batch, in order
 
-  // Loop thread (node.cpp).
+  // The loop thread (node.cpp).
   void run();
+  // The loop (loop_mu_ held): one iteration. Run by another thread (run_or_submit), it wakes the
+  // loop thread when it moves the next timer earlier.
+  void iterate(bool on_loop_thread);
   void on_tick(int64_t now_ms);
   void handle_ready();
   void send_messages(std::vector<raft::Message>& msgs);
@@ -181,8 +189,8 @@ class Node final : public NodeApi {
   ProposalRegistry registry_;
   PeerService peer_service_;
   std::unique_ptr<PeerTransport> transport_;
-  SnapshotWriter snapshot_writer_;  // loop thread only
-  ImageExporter image_exporter_;    // loop thread only (Maintenance.Snapshot)
+  SnapshotWriter snapshot_writer_;  // the loop only
+  ImageExporter image_exporter_;    // the loop only (Maintenance.Snapshot)
 
   // Shared with other threads.
   std::atomic<uint64_t> leader_{0};
@@ -204,10 +212,17 @@ class Node final : public NodeApi {
   std::condition_variable cv_;
   std::vector<std::function<void()>> inbox_;  // guarded by mu_
   bool stop_ = false;                         // guarded by mu_
+  bool running_ = false;  // guarded by mu_: between start() and stop(); iterations may run
+  // When the loop thread must next wake for a timer (tick, held proposals, commit notice), and
+  // whether an iteration on another thread moved it earlier; guarded by mu_.
+  std::chrono::steady_clock::time_point timer_due_;
+  bool timer_moved_ = false;
+  std::mutex loop_mu_;  // held by whichever thread runs an iteration
   std::thread loop_;
   bool started_ = false;
 
-  // Loop thread only.
+  // The loop only (loop_mu_ held).
+  int64_t next_tick_ms_ = 0;
   uint64_t start_commit_ = 0;
   bool self_removal_applied_ = false;  // our removal was applied; see apply_committed
   uint64_t leader_commit_seen_ = 0;    // the highest commit index a leader's message carried

@@ -73,7 +73,8 @@ void Node::write(WriteRequest request, Done<WriteResponse> done) {
     if (auto cb = registry_.take(rid)) (*cb)(Outcome{*err, {}, 0, {}});
     return;
   }
-  submit([this, data = std::move(encoded), rid]() mutable { local_propose(std::move(data), rid); });
+  run_or_submit(
+      [this, data = std::move(encoded), rid]() mutable { local_propose(std::move(data), rid); });
 }
 
 void Node::read_barrier(std::function<void(std::optional<ApiError>)> done) {
