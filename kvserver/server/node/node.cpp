@@ -324,9 +324,10 @@ thread_local const Node* tl_iterating = nullptr;
 // waited 21, 48 and 30 us between a gRPC thread queuing a task and the sleeping loop thread
 // running it - the leader taking the client's write, a follower the append, the leader the
 // follower's answer. On this 2-core VM a wake-up costs that much. Run here, the leader's time from
-// a write's arrival to its answer fell from 481 to 334 us (medians over 4700 and 6200 writes);
-// in A/B runs (100k keys) Put/s went +13% at 1 client, +16-28% at 16, unchanged at 256, and
-// `check perf --load=l` 5334 -> 5570 w/s (without the kMaxInlineRun bound below). Whoever holds
+// a write's arrival to its answer fell from 481 to 334 us (medians over 4700 and 6200 writes).
+// A/B runs against the loop thread alone (100k keys): Put/s +13% at 1 client, +16-28% at 16,
+// unchanged at 256, and `check perf --load=l` 5334 -> 5570 w/s, without the kMaxInlineRun bound
+// below; with it, +4-9% at 1 client, +6-14% at 16, 256 within noise. Whoever holds
 // loop_mu_ takes the task with the rest of the inbox; a caller that cannot take the lock leaves it
 // to the holder, which looks at the inbox again after letting go (a combiner's hand-over). The
 // caller is a gRPC callback thread: it blocks for the iteration's fsync as the loop thread would;
