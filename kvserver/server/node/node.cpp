@@ -223,8 +223,7 @@ void Node::stop() {
   }
   {
     std::lock_guard lock(mu_);
-    stop_ = true;
-    running_ = false;  // no new iteration starts (iterate() checks it under loop_mu_)
+    running_ = false;  // the loop thread ends; no new iteration starts (iterate() checks it)
   }
   cv_.notify_all();
   if (loop_.joinable()) loop_.join();
@@ -368,8 +367,9 @@ void Node::run() {
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait_until(lock, timer_due_, [&] { return stop_ || !inbox_.empty() || timer_moved_; });
-      if (stop_) break;
+      cv_.wait_until(lock, timer_due_,
+                     [&] { return !running_ || !inbox_.empty() || timer_moved_; });
+      if (!running_) break;  // stop(): the thread starts after start() set it
       timer_moved_ = false;
     }
     std::lock_guard hold(loop_mu_);

@@ -211,7 +211,6 @@ class Node final : public NodeApi {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::function<void()>> inbox_;  // guarded by mu_
-  bool stop_ = false;                         // guarded by mu_
   bool running_ = false;  // guarded by mu_: between start() and stop(); iterations may run
   // When the loop thread must next wake for a timer (tick, held proposals, commit notice), and
   // whether an iteration on another thread moved it earlier; guarded by mu_.

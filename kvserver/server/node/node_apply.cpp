@@ -1,4 +1,4 @@
-// Node: applying committed entries and installing snapshots (loop thread only). Every member
+// Node: applying committed entries and installing snapshots (the loop only). Every member
 // applies every entry in log order, so every member's KvStore and Membership go through the same
 // states; only the member that proposed an entry (Command::origin) answers its caller.
 #include <chrono>
