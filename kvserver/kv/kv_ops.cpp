@@ -192,27 +192,23 @@ PutResponse KvStore::apply_put(WriteCtx& ctx, const PutRequest& req) {
 
 DeleteRangeResponse KvStore::apply_delete(WriteCtx& ctx, const DeleteRangeRequest& req) {
   DeleteRangeResponse resp;
-  std::vector<std::string> doomed;
-  store_.visit(req.key, req.range_end, ctx.rev, [&doomed](const std::string& key, const Version&) {
-    doomed.push_back(key);
-    return true;
-  });
-  for (const std::string& key : doomed) {
-    std::optional<KeyValue> prev = store_.remove(key, ctx.rev);
-    if (!prev) continue;
-    ctx.changed = true;
-    ++resp.deleted;
-    leases_.detach(prev->lease, key);
-    if (ctx.want_events) {
-      Event ev;
-      ev.type = EventType::kDelete;
-      ev.kv.key = key;
-      ev.kv.mod_revision = ctx.rev;
-      ev.prev_kv = *prev;
-      ctx.events.push_back(std::move(ev));
-    }
-    if (req.prev_kv) resp.prev_kvs.push_back(std::move(*prev));
-  }
+  const bool want_prev = ctx.want_events || req.prev_kv;
+  resp.deleted = static_cast<int64_t>(store_.remove_range(
+      req.key, req.range_end, ctx.rev, [&](const std::string& key, const Version& last) {
+        leases_.detach(last.lease, key);
+        if (!want_prev) return;
+        KeyValue prev = MvccStore::to_kv(key, last);
+        if (ctx.want_events) {
+          Event ev;
+          ev.type = EventType::kDelete;
+          ev.kv.key = key;
+          ev.kv.mod_revision = ctx.rev;
+          ev.prev_kv = prev;
+          ctx.events.push_back(std::move(ev));
+        }
+        if (req.prev_kv) resp.prev_kvs.push_back(std::move(prev));
+      }));
+  if (resp.deleted > 0) ctx.changed = true;
   return resp;
 }
 

@@ -121,20 +121,40 @@ const Version& MvccStore::put(std::string_view key, std::string value, int64_t l
   return versions.back();
 }
 
-std::optional<KeyValue> MvccStore::remove(std::string_view key, int64_t rev) {
+std::size_t MvccStore::remove_range(
+    std::string_view key, std::string_view range_end, int64_t rev,
+    const std::function<void(const std::string&, const Version&)>& fn) {
   if (rev != current_ + 1) die("remove at a revision other than current+1");
-  auto it = find(key);
-  if (it == keys_.end()) return std::nullopt;
+  auto live = [](const std::vector<Version>& versions) {
+    return !versions.empty() && !versions.back().tombstone();
+  };
+  if (range_end.empty()) {
+    auto it = find(key);
+    if (it == keys_.end() || !live(it->second)) return 0;
+    fn(it->first, it->second.back());
+    bury(it, rev);
+    return 1;
+  }
+  const bool unbounded = is_all_keys(range_end);
+  std::size_t removed = 0;
+  for (auto it = keys_.lower_bound(key); it != keys_.end(); ++it) {
+    if (!unbounded && it->first >= range_end) break;
+    if (!live(it->second)) continue;
+    fn(it->first, it->second.back());
+    bury(it, rev);
+    ++removed;
+  }
+  return removed;
+}
+
+void MvccStore::bury(KeyMap::iterator it, int64_t rev) {
   auto& versions = it->second;
-  if (versions.empty() || versions.back().tombstone()) return std::nullopt;
   if (versions.back().mod_revision == rev) die("key written twice in one rev");
-  KeyValue prev = to_kv(it->first, versions.back());
   Version tomb;
   tomb.mod_revision = rev;
   versions.push_back(std::move(tomb));
   bytes_ += sizeof(Version) + kLogEntryBytes;
   log_.push_back({rev, it});
-  return prev;
 }
 
 void MvccStore::commit(int64_t rev) {

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -17,7 +18,7 @@ void put1(MvccStore& s, const std::string& key, const std::string& value) {
 }
 void del1(MvccStore& s, const std::string& key) {
   int64_t rev = s.current_revision() + 1;
-  REQUIRE(s.remove(key, rev));
+  REQUIRE(s.remove_range(key, "", rev, [](auto&, auto&) {}) == 1);
   s.commit(rev);
 }
 }  // namespace
@@ -68,6 +69,42 @@ TEST_CASE("history chunks stop at revision boundaries once max_events is reached
   auto one = s.history(2, "y", "", false, 2);
   CHECK(one.events.size() == 2);
   CHECK(one.through_revision == 3);
+}
+
+TEST_CASE("remove_range deletes the live keys of a range at one revision, each seen once") {
+  MvccStore s;
+  for (const char* k : {"a", "b1", "b2", "b3", "c"})
+    put1(s, k, std::string("v-") + k);
+  put1(s, "b2", "v-b2-again");  // b2 has two versions; the callback sees the last
+  del1(s, "b3");                // already deleted: not deleted again
+  const int64_t rev = s.current_revision() + 1;
+  std::vector<std::string> seen;
+  std::size_t n = s.remove_range("b", "c", rev, [&](const std::string& key, const Version& last) {
+    seen.push_back(key + "=" + last.value);
+  });
+  s.commit(rev);
+  CHECK(n == 2);
+  CHECK(seen == std::vector<std::string>{"b1=v-b1", "b2=v-b2-again"});
+  CHECK(s.get("b1", rev) == nullptr);
+  CHECK(s.get("b2", rev) == nullptr);
+  CHECK(s.get("b2", rev - 1)->value == "v-b2-again");  // history before the delete stays
+  CHECK(s.get("a", rev) != nullptr);                   // outside the range
+  CHECK(s.get("c", rev) != nullptr);                   // range_end is exclusive
+  // Both tombstones are in the log at `rev`, in key order: one revision, two delete events.
+  auto h = s.history(rev, "", std::string(1, '\0'), false, 100);
+  REQUIRE(h.events.size() == 2);
+  CHECK(h.events[0].kv.key == "b1");
+  CHECK(h.events[1].kv.key == "b2");
+  CHECK(h.events[0].type == EventType::kDelete);
+  // A single key (empty range_end): a live one once, then nothing left to delete.
+  CHECK(s.remove_range("a", "", rev + 1, [](auto&, auto&) {}) == 1);
+  s.commit(rev + 1);
+  CHECK(s.remove_range("a", "", rev + 2, [](auto&, auto&) {}) == 0);
+  // The whole key space ("\0" as range_end): only "c" is still live.
+  seen.clear();
+  CHECK(s.remove_range("", std::string(1, '\0'), rev + 2,
+                       [&](const std::string& key, const Version&) { seen.push_back(key); }) == 1);
+  CHECK(seen == std::vector<std::string>{"c"});
 }
 
 TEST_CASE("compaction drops the log before it and the versions nobody can read any more") {
