@@ -400,13 +400,20 @@ void Node::iterate(bool on_loop_thread) {
   tasks.clear();
   maybe_flush_proposals(std::chrono::steady_clock::now());
   if (!reads_waiting_.empty()) start_read_round();
-  while (raw_->has_ready()) {
+  for (;;) {
+    // Before each Ready: a commit that covers a follower's forwarded request is noticed in it,
+    // ahead of our own apply of it, so the followers apply beside us instead of after us. An
+    // apply pauses a member's loop - no heartbeat sent or answered - and a leader whose followers
+    // pause after it, one after the other, hears nothing from them for twice as long: etcdctl
+    // check perf's final delete of 300k keys (0.5 s on the leader, then 1.2 s on each follower
+    // during a snapshot) cost the leadership that way (check quorum).
+    maybe_notify_commit(std::chrono::steady_clock::now());
+    if (!raw_->has_ready()) break;
     handle_ready();
     // A Ready can commit what was in flight (the leader's own fsync may be the vote a commit
     // needed): held proposals then go now, not at the next wake-up.
     if (!raw_->has_ready()) maybe_flush_proposals(std::chrono::steady_clock::now());
   }
-  maybe_notify_commit(std::chrono::steady_clock::now());
   if (stop_transfer_.load(std::memory_order_relaxed) == StopTransfer::kTransferring &&
       raw_->raft().lead_transferee() == raft::kNoNode) {
     stop_transfer_ = StopTransfer::kNone;  // done, or abandoned by the core
