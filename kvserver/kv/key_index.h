@@ -5,7 +5,7 @@
 // (it->first), so the index stores no key bytes. Why not std::unordered_map, which this replaced:
 //  - Growing it relinks every one of its nodes. While a snapshot child shares the parent's pages
 //    after fork(), each write to a node copies its page: at 173k keys the apply of the Put that
-//    grew it took 150-200 ms (3 members, check perf's load), a pause of the loop - no heartbeats -
+//    grew it took 55-210 ms (3 members, check perf's load), a pause of the loop - no heartbeats -
 //    that doubles with the store. Growing this table reads the old slots and writes a new array:
 //    no key, no map node, no shared page is touched.
 //  - 56 bytes per key (node, bucket, malloc header) against 16 per slot at a load of 3/8 to 3/4.
