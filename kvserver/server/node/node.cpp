@@ -401,12 +401,13 @@ void Node::iterate(bool on_loop_thread) {
   maybe_flush_proposals(std::chrono::steady_clock::now());
   if (!reads_waiting_.empty()) start_read_round();
   for (;;) {
-    // Before each Ready: a commit that covers a follower's forwarded request is noticed in it,
-    // ahead of our own apply of it, so the followers apply beside us instead of after us. An
-    // apply pauses a member's loop - no heartbeat sent or answered - and a leader whose followers
-    // pause after it, one after the other, hears nothing from them for twice as long: etcdctl
-    // check perf's final delete of 300k keys (0.5 s on the leader, then 1.2 s on each follower
-    // during a snapshot) cost the leadership that way (check quorum).
+    // Before each Ready: a commit noticed at once (a follower's forwarded request, or one whose
+    // apply walks a range of keys) goes out in it, ahead of our own apply of it, so the followers
+    // apply beside us instead of after us. An apply pauses a member's loop - no heartbeat sent or
+    // answered - and a leader whose followers pause after it, one after the other, hears nothing
+    // from them for twice as long: etcdctl check perf's final delete of 300k keys (0.5 s on the
+    // leader, then 1.2 s on each follower during a snapshot) cost the leadership that way (check
+    // quorum).
     maybe_notify_commit(std::chrono::steady_clock::now());
     if (!raw_->has_ready()) break;
     handle_ready();
@@ -443,10 +444,10 @@ void Node::flush_proposals() {
   if (proposals_.empty()) return;
   auto [entries, ids] = proposals_.take();
   auto res = raw_->propose_batch(std::move(entries));
-  if (res.status == raft::Status::kOk &&
-      std::any_of(ids.begin(), ids.end(), [&](auto& b) { return b.second != id_; })) {
-    forwarded_.push_back(res.index);
-  }
+  const bool at_once = held_walk_keys_ || std::any_of(ids.begin(), ids.end(),
+                                                      [&](auto& b) { return b.second != id_; });
+  held_walk_keys_ = false;
+  if (res.status == raft::Status::kOk && at_once) notify_at_once_.push_back(res.index);
   if (res.status != raft::Status::kOk) {
     ApiError err = res.status == raft::Status::kLeaderTransferring
                        ? ApiError{ApiCode::kUnavailable, "etcdserver: leader changed"}
@@ -461,15 +462,16 @@ void Node::flush_proposals() {
 // later. Telling it at once cost an empty append and its answer per follower per write, about a
 // tenth of Put c=1 (42 context switches per Put across the members instead of 55). Those not told
 // by an append get an empty one here, kCommitNoticeDelay after the commit, or at once when it
-// covers a request a follower forwarded: that follower answers its client only once it applies the
-// entry. The heartbeat would tell them too, but a heartbeat interval is too long for watchers.
+// covers a request a follower forwarded (that follower answers its client only once it applies the
+// entry) or one whose apply walks a range of keys (see iterate()). The heartbeat would tell them
+// too, but a heartbeat interval is too long for watchers.
 void Node::maybe_notify_commit(std::chrono::steady_clock::time_point now) {
   const raft::Index committed = raw_->raft().log().committed();
-  bool forwarded_committed = false;
-  if (!is_leader_.load()) forwarded_.clear();
-  while (!forwarded_.empty() && forwarded_.front() <= committed) {
-    forwarded_.pop_front();
-    forwarded_committed = true;
+  bool at_once = false;
+  if (!is_leader_.load()) notify_at_once_.clear();
+  while (!notify_at_once_.empty() && notify_at_once_.front() <= committed) {
+    notify_at_once_.pop_front();
+    at_once = true;
   }
   // One notice per commit index: a follower the core cannot send to just now (one that needs a
   // snapshot while it is down) stays "unsent", and must not wake this loop every millisecond.
@@ -478,7 +480,7 @@ void Node::maybe_notify_commit(std::chrono::steady_clock::time_point now) {
     return;
   }
   if (!commit_notice_due_) commit_notice_due_ = now + kCommitNoticeDelay;
-  if (!forwarded_committed && now < *commit_notice_due_) return;
+  if (!at_once && now < *commit_notice_due_) return;
   commit_notice_due_.reset();
   commit_noticed_ = committed;
   raw_->notify_commit();
@@ -486,9 +488,10 @@ void Node::maybe_notify_commit(std::chrono::steady_clock::time_point now) {
     handle_ready();
 }
 
-void Node::local_propose(std::string data, uint64_t request_id) {
+void Node::local_propose(std::string data, uint64_t request_id, bool walks_keys) {
   if (is_leader_.load()) {
     proposals_.add(std::move(data), request_id, id_, std::chrono::steady_clock::now());
+    held_walk_keys_ = held_walk_keys_ || walks_keys;
     return;
   }
   uint64_t lead = leader_.load();

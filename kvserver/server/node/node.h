@@ -149,7 +149,8 @@ class Node final : public NodeApi {
   void maybe_notify_commit(std::chrono::steady_clock::time_point now);
   void start_read_round();
   void release_reads();
-  void local_propose(std::string data, uint64_t request_id);
+  // walks_keys: the leader notices the commit at once (notify_at_once_).
+  void local_propose(std::string data, uint64_t request_id, bool walks_keys = false);
   void local_propose_conf(const raft::ConfChange& cc, uint64_t request_id, uint64_t origin);
   void fail_request(uint64_t request_id, uint64_t origin, const ApiError& error);
   bool caught_up() const;
@@ -230,9 +231,11 @@ class Node final : public NodeApi {
   uint64_t snapshot_bytes_ = 0;            // the size of the latest snapshot (maybe_snapshot)
   uint64_t log_bytes_since_snapshot_ = 0;  // entry data applied since the last one started
   ProposalBatch proposals_;  // leader: proposals waiting to go to the core (proposal_batch.h)
-  // Leader: the last index of each proposed batch holding a follower's forwarded request, oldest
-  // first, until committed (maybe_notify_commit).
-  std::deque<raft::Index> forwarded_;
+  // Leader: the last index of each proposed batch whose commit the followers must hear at once,
+  // oldest first, until committed (maybe_notify_commit): one holding a follower's forwarded
+  // request, or a request whose apply walks a range of keys.
+  std::deque<raft::Index> notify_at_once_;
+  bool held_walk_keys_ = false;  // leader: proposals_ holds a request that walks a range of keys
   std::optional<std::chrono::steady_clock::time_point> commit_notice_due_;
   raft::Index commit_noticed_ = 0;  // the commit index of the last notice: one per index
   std::vector<ReadWaiter> reads_waiting_;

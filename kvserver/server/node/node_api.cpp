@@ -1,6 +1,8 @@
 // Node: the NodeApi entry points (any thread). Each validates what it can without the loop, then
 // hands the loop a task; answers arrive through the registry when the entry is applied.
 #include <chrono>
+#include <type_traits>
+#include <variant>
 
 #include "kvserver/raft/codec.h"
 #include "kvserver/server/flags.h"
@@ -18,6 +20,41 @@ int64_t now_ms() {
 }
 
 constexpr uint64_t kMaxApplyLag = 5000;  // etcd's maxGapBetweenApplyAndCommitIndex
+
+bool walks_keys(const kv::TxnRequest& txn);
+
+// Whether applying the write walks a range of keys, and so may pause each member's loop for long
+// (a delete of 300k keys: 0.1-1.8 s): the leader then tells the followers its commit at once, so
+// that they apply it beside it rather than after it (Node::maybe_notify_commit).
+bool walks_keys(const WriteRequest& w) {
+  return std::visit(
+      [](const auto& q) {
+        using T = std::decay_t<decltype(q)>;
+        if constexpr (std::is_same_v<T, kv::DeleteRangeRequest>) return !q.range_end.empty();
+        if constexpr (std::is_same_v<T, kv::TxnRequest>) return walks_keys(q);
+        // A compaction visits every key; a revocation deletes every key the lease holds.
+        if constexpr (std::is_same_v<T, CompactRequest> || std::is_same_v<T, LeaseRevokeRequest>) {
+          return true;
+        }
+        return false;
+      },
+      w);
+}
+
+bool walks_keys(const kv::TxnRequest& txn) {
+  for (const auto* branch : {&txn.success, &txn.failure}) {
+    for (const kv::RequestOp& op : *branch) {
+      if (const auto* del = std::get_if<kv::DeleteRangeRequest>(&op.request)) {
+        if (!del->range_end.empty()) return true;
+      } else if (const auto* range = std::get_if<kv::RangeRequest>(&op.request)) {
+        if (!range->range_end.empty()) return true;
+      } else if (const auto* nested = std::get_if<kv::TxnRequest>(&op.request)) {
+        if (walks_keys(*nested)) return true;
+      }
+    }
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -37,7 +74,10 @@ uint64_t Node::propose_command(Command c, ProposalRegistry::Callback cb) {
   c.origin = id_;
   c.request_id = registry_.add(std::move(cb), request_deadline_ms());
   uint64_t rid = c.request_id;
-  submit([this, data = encode_command(c), rid]() mutable { local_propose(std::move(data), rid); });
+  const bool walks = c.kind == CommandKind::kWrite && walks_keys(c.write);
+  submit([this, data = encode_command(c), rid, walks]() mutable {
+    local_propose(std::move(data), rid, walks);
+  });
   return rid;
 }
 
@@ -68,13 +108,15 @@ void Node::write(WriteRequest request, Done<WriteResponse> done) {
       },
       request_deadline_ms());
   const uint64_t rid = c.request_id;
+  const bool walks = walks_keys(c.write);
   std::string encoded = encode_command(c);
   if (auto err = admission_check(encoded.size())) {
     if (auto cb = registry_.take(rid)) (*cb)(Outcome{*err, {}, 0, {}});
     return;
   }
-  run_or_submit(
-      [this, data = std::move(encoded), rid]() mutable { local_propose(std::move(data), rid); });
+  run_or_submit([this, data = std::move(encoded), rid, walks]() mutable {
+    local_propose(std::move(data), rid, walks);
+  });
 }
 
 void Node::read_barrier(std::function<void(std::optional<ApiError>)> done) {
