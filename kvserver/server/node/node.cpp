@@ -483,9 +483,7 @@ void Node::maybe_notify_commit(std::chrono::steady_clock::time_point now) {
   if (!at_once && now < *commit_notice_due_) return;
   commit_notice_due_.reset();
   commit_noticed_ = committed;
-  raw_->notify_commit();
-  while (raw_->has_ready())
-    handle_ready();
+  raw_->notify_commit();  // the notices go out with the next Ready (iterate())
 }
 
 void Node::local_propose(std::string data, uint64_t request_id, bool walks_keys) {
