@@ -102,6 +102,14 @@ struct Cluster {
     for (auto& m : members)
       m->start();
   }
+  // Waits until every member is ready (READY=1) and one of them leads.
+  bool all_ready_with_leader() {
+    return eventually([&] {
+      for (auto& m : members)
+        if (!m->node->is_ready()) return false;
+      return leader() != nullptr;
+    });
+  }
   TestMember* leader() {
     for (auto& m : members) {
       if (m->node && m->node->leader() == m->node->id()) return m.get();
@@ -245,11 +253,7 @@ TEST_CASE(
   // (2 in 5), all 15 of them about once in a million runs.
   Cluster c(3, 10000, 500, 2500);
   c.start_all();
-  REQUIRE(eventually([&] {
-    for (auto& m : c.members)
-      if (!m->node->is_ready()) return false;
-    return c.leader() != nullptr;
-  }));
+  REQUIRE(c.all_ready_with_leader());
   TestMember* leader = c.leader();
   for (int i = 0; i < 15; ++i) {
     const std::string key = "notice" + std::to_string(i);
@@ -270,11 +274,7 @@ TEST_CASE("an apply that outlasts the heartbeat interval is logged with its entr
   {
     Cluster c(3, 10000, 2, 200);
     c.start_all();
-    REQUIRE(eventually([&] {
-      for (auto& m : c.members)
-        if (!m->node->is_ready()) return false;
-      return c.leader() != nullptr;
-    }));
+    REQUIRE(c.all_ready_with_leader());
     TestMember* leader = c.leader();
     for (int t = 0; t < 400; ++t) {
       kv::TxnRequest txn;
@@ -306,11 +306,7 @@ TEST_CASE("a stopping leader hands over to a live voter, and does not wait for a
   constexpr int kElectionMs = 2000;
   Cluster c(3, 10000, 50, kElectionMs);
   c.start_all();
-  REQUIRE(eventually([&] {
-    for (auto& m : c.members)
-      if (!m->node->is_ready()) return false;
-    return c.leader() != nullptr;
-  }));
+  REQUIRE(c.all_ready_with_leader());
   REQUIRE(put(*c.leader()->node, "k", "v").index() == 0);
 
   // Handed over: a successor leads well before an election timeout could pass.
