@@ -67,6 +67,7 @@ class RawNode {
   Status transfer_leader(NodeId target) { return raft_.transfer_leader(target); }
   void report_unreachable(NodeId id) { raft_.report_unreachable(id); }
   void report_snapshot(NodeId id, bool delivered) { raft_.report_snapshot(id, delivered); }
+  void note_alive(NodeId from, Term term) { raft_.note_alive(from, term); }
   bool has_unsent_commit() const { return raft_.has_unsent_commit(); }
   void notify_commit() { raft_.notify_commit(); }
 

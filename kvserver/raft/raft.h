@@ -61,6 +61,11 @@ class Raft {
   // Transport feedback: a follower could not be reached / a snapshot was delivered or lost.
   void report_unreachable(NodeId id);
   void report_snapshot(NodeId id, bool delivered);
+  // A peer whose application loop is too busy to step messages (a long apply) vouches that it is
+  // alive in `term`. From a follower, the leader counts it for check quorum (not for ReadIndex: it
+  // acknowledges no heartbeat); from the leader, a follower resets its election timer as a
+  // heartbeat would (without a commit index). Any other sender or term changes nothing.
+  void note_alive(NodeId from, Term term);
 
   // Called by RawNode when the application has made the log durable up to stable_last_index()
   // (thesis §10.2.1: the leader's own write counts like a follower's ack).

@@ -390,6 +390,15 @@ void Raft::report_unreachable(NodeId id) {
   if (pr != nullptr && pr->state == ProgressState::kReplicate) pr->become_probe();
 }
 
+void Raft::note_alive(NodeId from, Term term) {
+  if (term != term_) return;
+  if (role_ == Role::kLeader) {
+    if (Progress* pr = tracker_.progress(from)) pr->recent_active = true;
+  } else if (role_ == Role::kFollower && from == lead_) {
+    election_elapsed_ = 0;
+  }
+}
+
 void Raft::report_snapshot(NodeId id, bool delivered) {
   if (role_ != Role::kLeader) return;
   Progress* pr = tracker_.progress(id);

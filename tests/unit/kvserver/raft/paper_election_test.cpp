@@ -319,6 +319,62 @@ TEST_CASE("§9.6: check-quorum: a follower within its leader lease ignores vote 
   CHECK(c.raft(2).vote() != 3);
 }
 
+TEST_CASE(
+    "§9.6: check-quorum: a leader whose followers are too busy to answer, but vouch they are "
+    "alive, keeps leading - a vouch for another term does not count",
+    "[raft][s9.6]") {
+  TestCluster c(3);
+  REQUIRE(c.elect(1));
+  const Term t = c.raft(1).term();
+  c.isolate(2);  // their loops are busy: no answer reaches the leader
+  c.isolate(3);
+  for (int i = 0; i < 5 * 10; ++i) {
+    c.raft(1).note_alive(2, t);
+    c.tick(1);
+  }
+  CHECK(c.raft(1).role() == Role::kLeader);
+  CHECK(c.raft(1).term() == t);
+
+  int ticks = 0;
+  while (c.raft(1).role() == Role::kLeader && ticks < 100) {
+    c.raft(1).note_alive(2, t + 1);
+    c.raft(1).note_alive(9, t);  // not a member
+    c.tick(1);
+    ++ticks;
+  }
+  CHECK(c.raft(1).role() == Role::kFollower);
+  CHECK(ticks <= 2 * 10);
+}
+
+TEST_CASE(
+    "§9.6: a follower whose leader vouches it is alive does not campaign and stays in its leader "
+    "lease - a vouch from another member does not hold it back",
+    "[raft][s9.6]") {
+  TestCluster c(3);
+  REQUIRE(c.elect(1));
+  const Term t = c.raft(2).term();
+  c.isolate(1);  // the leader's loop is busy: no heartbeat reaches the followers
+  for (int i = 0; i < 5 * 20; ++i) {
+    c.raft(2).note_alive(1, t);
+    c.tick(2);
+  }
+  CHECK(c.raft(2).role() == Role::kFollower);
+  CHECK(c.raft(2).term() == t);
+  CHECK(c.raft(2).lead() == 1);
+  c.raft(2).step(vote_request(3, 2, t + 1, 100, t + 1));
+  CHECK(c.raft(2).term() == t);  // within the lease: ignored
+
+  int ticks = 0;
+  while (c.raft(2).role() == Role::kFollower && ticks < 100) {
+    c.raft(2).note_alive(3, t);
+    c.raft(2).note_alive(1, t - 1);
+    c.raft(2).tick();
+    ++ticks;
+  }
+  CHECK(c.raft(2).role() != Role::kFollower);
+  CHECK(ticks <= 2 * 10);
+}
+
 TEST_CASE("§5.2: a restarted node remembers its vote (Figure 2: votedFor is persistent)",
           "[raft][s5.2]") {
   TestCluster c(3, plain);
