@@ -18,12 +18,14 @@ std::string encode_frame(const Frame& f) {
     w.u64(fw->conf_change ? 1 : 0);
     w.u64(fw->request_id);
     w.bytes(fw->data);
-  } else {
-    const auto& rj = std::get<Reject>(f);
+  } else if (const auto* rj = std::get_if<Reject>(&f)) {
     w.raw("x");
-    w.u64(rj.request_id);
-    w.u64(static_cast<uint64_t>(rj.error.code));
-    w.bytes(rj.error.message);
+    w.u64(rj->request_id);
+    w.u64(static_cast<uint64_t>(rj->error.code));
+    w.bytes(rj->error.message);
+  } else {
+    w.raw("a");
+    w.u64(std::get<Alive>(f).term);
   }
   return std::move(w.out());
 }
@@ -56,6 +58,12 @@ std::optional<Frame> decode_frame(std::string_view data) {
     if (!r.ok() || !r.at_end() || code > 16) return std::nullopt;
     rj.error.code = static_cast<ApiCode>(code);
     return Frame(std::move(rj));
+  }
+  if (tag == 'a') {
+    Alive alive;
+    alive.term = r.u64();
+    if (!r.ok() || !r.at_end()) return std::nullopt;
+    return Frame(alive);
   }
   return std::nullopt;
 }

@@ -5,6 +5,8 @@
 //                                 proposal forwarding: etcd-raft's MsgProp, done here)
 //   'x' + Reject                  the leader could not propose a forwarded request: the origin
 //                                 answers its caller now instead of at the request timeout
+//   'a' + Alive                   a member whose loop is busy applying vouches that it is alive
+//                                 (BusyWatch); the receiver passes it to raft's note_alive
 // Decoding never trusts the input (nullopt on anything malformed).
 //
 // Thread-safety: pure functions.
@@ -32,7 +34,11 @@ struct Reject {
   ApiError error;
 };
 
-using Frame = std::variant<raft::Message, Forward, Reject>;
+struct Alive {
+  uint64_t term = 0;  // the sender's term when it vouched
+};
+
+using Frame = std::variant<raft::Message, Forward, Reject, Alive>;
 
 std::string encode_frame(const Frame& f);
 std::optional<Frame> decode_frame(std::string_view data);

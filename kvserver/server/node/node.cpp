@@ -115,6 +115,10 @@ Node::Node(NodeOptions options, std::unique_ptr<storage::Storage> storage, uint6
             std::lock_guard lock(removed_ids_mu_);
             return removed_ids_.count(member) > 0;
           }}),
+      // Limit: ten election timeouts, five times the longest apply seen (check perf's final
+      // delete under a snapshot fork); a loop busy longer is more likely stuck than slow.
+      busy_watch_(std::chrono::milliseconds(heartbeat_ms_),
+                  std::chrono::milliseconds(10 * election_ms_), [this] { vouch_alive(); }),
       image_exporter_(options_.config.data_dir) {
   transport_ = std::make_unique<PeerTransport>(
       id_, options_.dial,
@@ -202,6 +206,7 @@ void Node::start() {
     running_ = true;
   }
   loop_ = std::thread([this] { run(); });
+  busy_watch_.start();
 }
 
 void Node::stop() {
@@ -227,6 +232,7 @@ void Node::stop() {
   }
   cv_.notify_all();
   if (loop_.joinable()) loop_.join();
+  busy_watch_.stop();  // before the transport it sends through
   image_exporter_.cancel_all(ApiError{ApiCode::kUnavailable, "etcdserver: server stopped"});
   transport_->stop();
   for (auto& cb : registry_.take_all())
@@ -296,6 +302,10 @@ void Node::on_frames(uint64_t from, std::vector<Frame> frames) {
         raw_->step(*m);
         continue;
       }
+      if (auto* alive = std::get_if<Alive>(&frame)) {
+        raw_->note_alive(from, alive->term);
+        continue;
+      }
       auto& fw = std::get<Forward>(frame);
       if (fw.conf_change) {
         raft::ConfChange cc;
@@ -310,6 +320,19 @@ void Node::on_frames(uint64_t from, std::vector<Frame> frames) {
       proposals_.add(std::move(fw.data), fw.request_id, from, std::chrono::steady_clock::now());
     }
   });
+}
+
+// The leader vouches to every peer (their election timers), a follower to its leader (check
+// quorum). The term is the one this member is in as it vouches; a peer in another ignores it.
+void Node::vouch_alive() {
+  const std::string frame = encode_frame(Alive{term_.load()});
+  if (is_leader_.load()) {
+    for (const auto& m : membership_.members()) {
+      if (m.id != id_) transport_->send(m.id, frame);
+    }
+  } else if (uint64_t lead = leader_.load(); lead != 0 && lead != id_) {
+    transport_->send(lead, frame);
+  }
 }
 
 namespace {

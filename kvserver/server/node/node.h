@@ -19,6 +19,9 @@
 // leader tells followers a commit index that no append carried (maybe_notify_commit). Applying
 // on the loop thread keeps committed - applied at zero in steady state; the 5000-entry backpressure
 // bound matters after a restart, when the whole log tail is re-applied.
+// While the loop is busy applying (or installing a snapshot) past a heartbeat interval, a
+// BusyWatch thread (busy_watch.h) vouches to the peers that this member is alive, as etcd's raft
+// loop keeps heartbeating beside its apply.
 //
 // Durable state: the WAL + snapshots (kvserver/storage), member metadata (bootstrap.h). A
 // snapshot's data is "kvns1" + the Membership + the KvStore image (state_image.h); the KvStore is
@@ -46,6 +49,7 @@
 #include "certs/result.h"
 #include "kvserver/raft/node.h"
 #include "kvserver/server/flags.h"
+#include "kvserver/server/node/busy_watch.h"
 #include "kvserver/server/node/command.h"
 #include "kvserver/server/node/frame.h"
 #include "kvserver/server/node/image_exporter.h"
@@ -133,6 +137,7 @@ class Node final : public NodeApi {
   uint64_t propose_command(Command c, ProposalRegistry::Callback cb);  // returns request id
   void propose_conf(raft::ConfChange cc, ProposalRegistry::Callback cb);
   void on_frames(uint64_t from, std::vector<Frame> frames);  // one received batch, in order
+  void vouch_alive();  // BusyWatch's thread: the loop is busy applying
 
   // The loop thread (node.cpp).
   void run();
@@ -191,6 +196,7 @@ class Node final : public NodeApi {
   PeerService peer_service_;
   std::unique_ptr<PeerTransport> transport_;
   SnapshotWriter snapshot_writer_;  // the loop only
+  BusyWatch busy_watch_;            // its Scopes: the loop only
   ImageExporter image_exporter_;    // the loop only (Maintenance.Snapshot)
 
   // Shared with other threads.

@@ -208,6 +208,7 @@ void Node::apply_conf_entry(const raft::Entry& e) {
 }
 
 void Node::apply_committed(const std::vector<raft::Entry>& entries) {
+  BusyWatch::Scope busy(busy_watch_);
   for (const auto& e : entries) {
     apply_entry(e);
     applied_ = e.index;
@@ -236,9 +237,8 @@ void Node::apply_entry(const raft::Entry& e) {
   }
   const auto started = std::chrono::steady_clock::now();
   Outcome o = apply_command(*cmd);
-  // etcd warns past 100 ms ("apply request took too long"). Here it matters more: the loop that
-  // applies also sends and answers heartbeats, so a leader whose followers both stay silent in such
-  // an apply for an election timeout steps down (check quorum), failing the requests in flight.
+  // etcd warns past 100 ms ("apply request took too long"). Here the loop that applies also steps
+  // Raft messages: meanwhile only BusyWatch speaks for this member, and only up to its limit.
   // Deleting or compacting 300k keys took 100-160 ms per member on an idle cluster, and 0.3-1.8 s
   // at the end of etcdctl check perf --load=l, a snapshot's fork() having made the pages
   // copy-on-write.
@@ -247,7 +247,7 @@ void Node::apply_entry(const raft::Entry& e) {
   if (took.count() > heartbeat_ms_) {
     spdlog::warn(
         "applying entry {} ({}) took {} ms, longer than the heartbeat interval ({} ms): this "
-        "member sent and answered no heartbeat meanwhile",
+        "member stepped no Raft message meanwhile",
         e.index, describe(*cmd), took.count(), heartbeat_ms_);
   }
   if (cmd->origin == id_ && cmd->request_id != 0) {
@@ -256,6 +256,7 @@ void Node::apply_entry(const raft::Entry& e) {
 }
 
 void Node::install_snapshot(const raft::Snapshot& snap) {
+  BusyWatch::Scope busy(busy_watch_);
   auto parts = decode_state(snap.data);
   if (!parts || !membership_.decode(parts->membership) ||
       !store_.restore(parts->kv, now_ms()).ok()) {

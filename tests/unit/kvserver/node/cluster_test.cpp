@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
@@ -299,6 +300,73 @@ TEST_CASE("an apply that outlasts the heartbeat interval is logged with its entr
   INFO(text.substr(0, 4000));
   CHECK(text.find("(delete) took") != std::string::npos);
   CHECK(text.find("longer than the heartbeat interval (2 ms)") != std::string::npos);
+}
+
+namespace {
+
+// A write through `via` whose answer - run on that member's loop, inside its apply, as every
+// answer is - holds the loop for `busy`: an apply that long, as far as Raft can tell. The future
+// says whether the write succeeded.
+std::future<bool> write_holding_the_loop(TestMember& via, std::chrono::milliseconds busy) {
+  auto done = std::make_shared<std::promise<bool>>();
+  auto f = done->get_future();
+  kv::PutRequest req;
+  req.key = "busy";
+  req.value = "x";
+  via.node->write(req, [done, busy](ApiResult<WriteResponse> r) {
+    std::this_thread::sleep_for(busy);  // the long apply being simulated, not synchronisation
+    done->set_value(r.index() == 0);
+  });
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a follower busy applying for five election timeouts is vouched for: the leader keeps its "
+    "leadership",
+    "[cluster]") {
+  // The third member is stopped, so the leader's quorum is the busy follower: without BusyWatch it
+  // hears nothing for an election timeout and steps down (check quorum).
+  Cluster c(3);
+  c.start_all();
+  REQUIRE(c.all_ready_with_leader());
+  TestMember* leader = c.leader();
+  TestMember* busy = nullptr;
+  for (auto& m : c.members) {
+    if (m.get() == leader) continue;
+    if (busy == nullptr) {
+      busy = m.get();
+    } else {
+      m->stop();
+    }
+  }
+  const uint64_t term = leader->node->status().raft_term;
+  auto applied = write_holding_the_loop(*busy, 5 * 200ms);
+  REQUIRE(applied.wait_for(15s) == std::future_status::ready);
+  CHECK(applied.get());
+  CHECK(leader->node->leader() == leader->node->id());
+  CHECK(leader->node->status().raft_term == term);
+  REQUIRE_FALSE(barrier(*leader->node));  // and it still leads: a read round needs the follower
+}
+
+TEST_CASE(
+    "a leader busy applying for five election timeouts is vouched for: its followers do not "
+    "campaign",
+    "[cluster]") {
+  Cluster c(3);
+  c.start_all();
+  REQUIRE(c.all_ready_with_leader());
+  TestMember* leader = c.leader();
+  const uint64_t term = leader->node->status().raft_term;
+  auto applied = write_holding_the_loop(*leader, 5 * 200ms);
+  REQUIRE(applied.wait_for(15s) == std::future_status::ready);
+  CHECK(applied.get());
+  for (auto& m : c.members) {
+    CHECK(m->node->status().raft_term == term);
+    CHECK(m->node->leader() == leader->node->id());
+  }
+  REQUIRE_FALSE(barrier(*leader->node));
 }
 
 TEST_CASE("a stopping leader hands over to a live voter, and does not wait for a stopped one",

@@ -100,7 +100,7 @@ TEST_CASE("malformed commands are refused - never crash", "[command]") {
     CHECK_FALSE(decode_command(good.substr(0, n)));
 }
 
-TEST_CASE("frames: raft messages - forwards and rejects round-trip", "[frame]") {
+TEST_CASE("frames: raft messages - forwards, rejects and alive vouches round-trip", "[frame]") {
   raft::Message m;
   m.type = raft::MessageType::kApp;
   m.from = 1;
@@ -121,6 +121,13 @@ TEST_CASE("frames: raft messages - forwards and rejects round-trip", "[frame]") 
   REQUIRE(rj);
   CHECK(std::get<Reject>(*rj).error.message == "etcdserver: no leader");
   CHECK(std::get<Reject>(*rj).error.code == ApiCode::kUnavailable);
+
+  auto alive = decode_frame(encode_frame(Frame(Alive{7})));
+  REQUIRE(alive);
+  CHECK(std::get<Alive>(*alive).term == 7);
+  std::string alive_enc = encode_frame(Frame(Alive{7}));
+  CHECK_FALSE(decode_frame(alive_enc + "x"));
+  CHECK_FALSE(decode_frame(alive_enc.substr(0, alive_enc.size() - 1)));
 
   CHECK_FALSE(decode_frame(""));
   CHECK_FALSE(decode_frame("q123"));
