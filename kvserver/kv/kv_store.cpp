@@ -83,9 +83,15 @@ Result<TxnResponse> KvStore::read_txn(const TxnRequest& req) const {
 }
 
 Result<CompactResponse> KvStore::compact(int64_t revision) {
-  std::unique_lock lk(mu_);
-  if (Status s = store_.compact(revision); !s.ok()) return s.error();
-  return CompactResponse{store_.current_revision()};
+  MvccStore::Dropped dropped;
+  CompactResponse resp;
+  {
+    std::unique_lock lk(mu_);
+    if (Status s = store_.compact(revision, &dropped); !s.ok()) return s.error();
+    resp.revision = store_.current_revision();
+  }
+  reclaimer_.give(std::move(dropped));
+  return resp;
 }
 
 Result<LeaseGrantResponse> KvStore::lease_grant(int64_t id, int64_t ttl_s, int64_t now_ms) {

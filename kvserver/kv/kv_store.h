@@ -19,7 +19,8 @@
 // writers (the apply thread, and lease_keep_alive/promote_leases which touch only expiry times)
 // take it exclusively, readers share it, so every read sees one committed revision, never half a
 // txn. Watch events are handed to the hub after the lock is released: a slow watcher never holds up
-// an apply.
+// an apply. Likewise what a compaction drops is freed by a Reclaimer thread (reclaimer.h), outside
+// the lock and off the apply thread.
 //
 // Snapshot encoding (snapshot()): "kvsnap02", the MvccStore section (mvcc_store.h), the LeaseTable
 // section (lease_table.h), then a 4-byte little-endian CRC32C of everything before it.
@@ -34,6 +35,7 @@
 #include "kvserver/kv/errors.h"
 #include "kvserver/kv/lease_table.h"
 #include "kvserver/kv/mvcc_store.h"
+#include "kvserver/kv/reclaimer.h"
 #include "kvserver/kv/rw_lock.h"
 #include "kvserver/kv/types.h"
 #include "kvserver/kv/watch_hub.h"
@@ -134,6 +136,7 @@ class KvStore : public HistorySource {
   LeaseTable leases_;
   WatchHub hub_;
   const int64_t min_lease_ttl_s_;
+  Reclaimer reclaimer_;  // frees what compactions drop
 };
 
 }  // namespace kv

@@ -64,11 +64,6 @@ MvccStore::KeyMap::iterator MvccStore::insert(std::string_view key, std::vector<
   return it;
 }
 
-MvccStore::KeyMap::iterator MvccStore::erase(KeyMap::iterator it) {
-  index_.erase(std::string_view(it->first));
-  return keys_.erase(it);
-}
-
 const Version* MvccStore::get(std::string_view key, int64_t rev) const {
   auto it = find(key);
   if (it == keys_.end()) return nullptr;
@@ -162,7 +157,7 @@ void MvccStore::commit(int64_t rev) {
   current_ = rev;
 }
 
-Status MvccStore::compact(int64_t rev) {
+Status MvccStore::compact(int64_t rev, Dropped* dropped) {
   if (rev <= compact_) return etcd_error(ErrorCode::kCompacted);
   if (rev > current_) return etcd_error(ErrorCode::kFutureRevision);
   // The log first, while every iterator is still valid: entries before `rev` go; an entry at `rev`
@@ -182,22 +177,34 @@ Status MvccStore::compact(int64_t rev) {
   bytes_ -= (log_.size() - kept.size()) * kLogEntryBytes;
   log_ = std::move(kept);
 
+  Dropped freed_here;  // without `dropped`: freed on return
+  Dropped& out = dropped != nullptr ? *dropped : freed_here;
+  const std::size_t inline_capacity = std::string().capacity();  // a short value owns no heap
   for (auto it = keys_.begin(); it != keys_.end();) {
     auto& versions = it->second;
     int64_t i = find_at(versions, rev);
     std::size_t drop = 0;
     if (i >= 0) drop = static_cast<std::size_t>(versions[i].tombstone() ? i + 1 : i);
+    const bool whole_key = drop == versions.size();
     for (std::size_t j = 0; j < drop; ++j) {
       bytes_ -= sizeof(Version) + versions[j].value.size();
+      if (!whole_key && versions[j].value.capacity() > inline_capacity) {
+        out.values.push_back(std::move(versions[j].value));
+      }
     }
-    if (drop > 0) versions.erase(versions.begin(), versions.begin() + drop);
-    if (versions.empty()) {
+    if (whole_key) {
       bytes_ -= kNodeOverhead + it->first.size();
-      it = erase(it);
-    } else {
-      if (drop > 0 && versions.capacity() > 2 * versions.size()) versions.shrink_to_fit();
-      ++it;
+      index_.erase(std::string_view(it->first));
+      auto next = std::next(it);
+      out.keys.push_back(keys_.extract(it));
+      it = next;
+      continue;
     }
+    if (drop > 0) {
+      versions.erase(versions.begin(), versions.begin() + drop);
+      if (versions.capacity() > 2 * versions.size()) versions.shrink_to_fit();
+    }
+    ++it;
   }
   compact_ = rev;
   return Ok{};

@@ -125,6 +125,45 @@ TEST_CASE("compaction drops the log before it and the versions nobody can read a
   CHECK(h.events[0].kv.mod_revision == 14);
 }
 
+TEST_CASE("compaction hands what it drops to the caller - the store reads as if it freed it") {
+  const std::string long_value(100, 'v');  // owns heap memory: handed over
+  MvccStore kept_by_caller;
+  MvccStore freed_inline;
+  for (MvccStore* s : {&kept_by_caller, &freed_inline}) {
+    put1(*s, "hot", long_value + "1");  // 2
+    put1(*s, "hot", "short");           // 3: a short value owns no heap: not handed over
+    put1(*s, "hot", long_value + "2");  // 4
+    put1(*s, "dead", long_value);       // 5
+    del1(*s, "dead");                   // 6
+    put1(*s, "gone", "x");              // 7
+    del1(*s, "gone");                   // 8
+    put1(*s, "hot", "last");            // 9
+  }
+  MvccStore::Dropped dropped;
+  REQUIRE(kept_by_caller.compact(8, &dropped).ok());
+  REQUIRE(freed_inline.compact(8).ok());
+
+  REQUIRE(dropped.keys.size() == 2);  // "dead" and "gone", each with its versions
+  CHECK(dropped.keys[0].key() == "dead");
+  CHECK(dropped.keys[0].mapped().size() == 2);
+  CHECK(dropped.keys[0].mapped()[0].value == long_value);
+  CHECK(dropped.keys[1].key() == "gone");
+  REQUIRE(dropped.values.size() == 1);  // "hot" at 2; at 3 too short; at 4 still read at 8
+  CHECK(dropped.values[0] == long_value + "1");
+
+  for (MvccStore* s : {&kept_by_caller, &freed_inline}) {
+    CHECK(s->key_count() == 1);
+    CHECK(s->get("hot", 8)->value == long_value + "2");
+    CHECK(s->get("dead", 9) == nullptr);
+    CHECK(s->history(8, "", std::string(1, '\0'), false, 100).events.size() == 1);
+  }
+  CHECK(kept_by_caller.size_bytes() == freed_inline.size_bytes());
+  Writer a, b;
+  kept_by_caller.serialize(a);
+  freed_inline.serialize(b);
+  CHECK(a.out() == b.out());
+}
+
 TEST_CASE("serialize/deserialize round-trips keys, versions, log and revisions") {
   MvccStore s;
   put1(s, "a", "1");
