@@ -30,6 +30,10 @@ std::string encode_frame(const Frame& f) {
   return std::move(w.out());
 }
 
+bool known_frame_tag(std::string_view data) {
+  return !data.empty() && std::string_view("rpxa").find(data[0]) != std::string_view::npos;
+}
+
 std::optional<Frame> decode_frame(std::string_view data) {
   if (data.empty()) return std::nullopt;
   char tag = data[0];

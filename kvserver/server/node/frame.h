@@ -7,7 +7,10 @@
 //                                 answers its caller now instead of at the request timeout
 //   'a' + Alive                   a member whose loop is busy applying vouches that it is alive
 //                                 (BusyWatch); the receiver passes it to raft's note_alive
-// Decoding never trusts the input (nullopt on anything malformed).
+// Decoding never trusts the input (nullopt on anything malformed). A frame whose tag this version
+// does not know is another matter: a newer member's addition, which the receiver skips
+// (known_frame_tag) instead of refusing the stream - so a frame added later must be one an older
+// member can do without, as Alive is.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -42,5 +45,7 @@ using Frame = std::variant<raft::Message, Forward, Reject, Alive>;
 
 std::string encode_frame(const Frame& f);
 std::optional<Frame> decode_frame(std::string_view data);
+// Whether `data` starts with a tag this version decodes (whatever follows it).
+bool known_frame_tag(std::string_view data);
 
 }  // namespace kvserver::node

@@ -44,6 +44,16 @@ class PeerService::PushReactor final : public grpc::ServerReadReactor<raftpb::Me
     std::vector<Frame> frames;
     frames.reserve(batch_.messages_size());
     for (const auto& bytes : batch_.messages()) {
+      if (!bytes.empty() && !known_frame_tag(bytes)) {
+        if (!told_unknown_) {
+          spdlog::info(
+              "skipping frames of a kind this version does not know from {:x} (a newer "
+              "member?)",
+              batch_.from());
+          told_unknown_ = true;
+        }
+        continue;
+      }
       auto frame = decode_frame(bytes);
       if (!frame) {
         spdlog::warn("refusing raft stream from {:x}: malformed frame", batch_.from());
@@ -64,6 +74,7 @@ class PeerService::PushReactor final : public grpc::ServerReadReactor<raftpb::Me
   const PeerService* const service_;
   raftpb::PushSummary* const summary_;
   raftpb::MessageBatch batch_;
+  bool told_unknown_ = false;  // logged once per stream
 };
 
 grpc::ServerReadReactor<raftpb::MessageBatch>* PeerService::Push(

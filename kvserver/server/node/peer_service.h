@@ -5,7 +5,8 @@
 // loop per batch, not per frame). Nothing is answered per batch (peer.proto says why). A batch for
 // another cluster or member, or with a malformed frame, ends the stream with FAILED_PRECONDITION
 // (INVALID_ARGUMENT) and the reason as the status message, nothing of that batch delivered: two
-// clusters sharing addresses never mix traffic.
+// clusters sharing addresses never mix traffic. A frame of a kind this version does not know (a
+// newer member's) is skipped, not refused (frame.h).
 // A member that has not learned its cluster id yet (a joiner, cluster_id() == 0) accepts the
 // sender's. A batch from a member whose removal this member has applied is refused with
 // kRemovedMemberError (etcd's rafthttp does the same): a removed member that missed the commit of

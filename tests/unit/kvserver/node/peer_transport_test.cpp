@@ -114,6 +114,28 @@ TEST_CASE("peer transport delivers frames in order, batched", "[peer]") {
   rx.stop();
 }
 
+TEST_CASE(
+    "a frame of a kind this version does not know is skipped - a malformed one ends the stream",
+    "[peer]") {
+  Receiver rx(test_support::free_tcp_port());
+  rx.start();
+  Sender tx;
+  tx.dial(rx);
+  REQUIRE(tx.transport.send(kReceiver, heartbeat(1)));
+  REQUIRE(tx.transport.send(kReceiver, "z a newer member's frame"));
+  REQUIRE(tx.transport.send(kReceiver, heartbeat(2)));
+  REQUIRE(eventually([&] { return rx.received() == 2; }));
+  CHECK(tx.unreachable.load() == 0);
+
+  std::string truncated = heartbeat(3);
+  truncated.pop_back();
+  REQUIRE(tx.transport.send(kReceiver, truncated));
+  CHECK(eventually([&] { return tx.refused_with("malformed frame"); }));
+  CHECK(rx.received() == 2);
+  tx.transport.stop();
+  rx.stop();
+}
+
 TEST_CASE("a removed member's stream is refused and it is told why", "[peer]") {
   Receiver rx(test_support::free_tcp_port());
   rx.sender_removed = true;
