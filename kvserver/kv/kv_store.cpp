@@ -240,13 +240,16 @@ Status KvStore::restore(std::string_view snapshot, int64_t now_ms) {
                });
   if (!consistent) return bad();
   int64_t rev = 0;
+  MvccStore old;  // freed by the reclaimer: a follower behind by a snapshot may hold many keys
   {
     std::unique_lock lk(mu_);
+    old = std::move(store_);
     store_ = std::move(*store);
     leases_ = std::move(leases);
     rev = store_.current_revision();
   }
   hub_.reset(rev);
+  reclaimer_.give(MvccStore::discard(std::move(old)));
   return Ok{};
 }
 

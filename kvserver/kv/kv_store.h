@@ -19,8 +19,8 @@
 // writers (the apply thread, and lease_keep_alive/promote_leases which touch only expiry times)
 // take it exclusively, readers share it, so every read sees one committed revision, never half a
 // txn. Watch events are handed to the hub after the lock is released: a slow watcher never holds up
-// an apply. Likewise what a compaction drops is freed by a Reclaimer thread (reclaimer.h), outside
-// the lock and off the apply thread.
+// an apply. Likewise what a compaction drops, and a store a snapshot replaces, are freed by a
+// Reclaimer thread (reclaimer.h), outside the lock and off the apply thread.
 //
 // Snapshot encoding (snapshot()): "kvsnap02", the MvccStore section (mvcc_store.h), the LeaseTable
 // section (lease_table.h), then a 4-byte little-endian CRC32C of everything before it.

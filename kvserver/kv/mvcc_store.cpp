@@ -157,6 +157,12 @@ void MvccStore::commit(int64_t rev) {
   current_ = rev;
 }
 
+MvccStore::Dropped MvccStore::discard(MvccStore store) {
+  Dropped d;
+  if (!store.keys_.empty()) d.maps.push_back(std::move(store.keys_));
+  return d;
+}
+
 Status MvccStore::compact(int64_t rev, Dropped* dropped) {
   if (rev <= compact_) return etcd_error(ErrorCode::kCompacted);
   if (rev > current_) return etcd_error(ErrorCode::kFutureRevision);

@@ -95,8 +95,12 @@ class MvccStore {
   struct Dropped {
     std::vector<KeyMap::node_type> keys;  // keys with no version left, each with its versions
     std::vector<std::string> values;      // values of dropped versions of kept keys (heap ones)
-    bool empty() const { return keys.empty() && values.empty(); }
+    std::vector<KeyMap> maps;             // every key of a discarded store (discard())
+    bool empty() const { return keys.empty() && values.empty() && maps.empty(); }
   };
+  // A whole store's keys as a Dropped batch, for a store a snapshot replaces; the rest of it (the
+  // index, the log: a few big blocks) is freed here.
+  static Dropped discard(MvccStore store);
   // Drops history before `rev` (see the invariants). Errors as etcd: rev <= compact_revision() is
   // kCompacted, rev > current_revision() is kFutureRevision. With `dropped`, what it removes is
   // moved there instead of freed: freeing 300k keys' values was most of a compaction's time (glibc

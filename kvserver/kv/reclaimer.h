@@ -1,9 +1,10 @@
-// Reclaimer: frees what a compaction dropped from the store (MvccStore::Dropped) on its own thread.
+// Reclaimer: frees what a compaction dropped from the store (MvccStore::Dropped), or a store a
+// snapshot replaced, on its own thread.
 //
 // Why: freeing a compaction's dropped keys and values was most of its time - 150-250 ms for 300k
 // keys of 1 KiB on an idle cluster, mostly glibc free and consolidation - spent on the apply
 // thread, which meanwhile steps no Raft message, and under the store's exclusive lock, which holds
-// up every read. Here it costs a thread that sleeps otherwise, started at the first compaction.
+// up every read. Here it costs a thread that sleeps otherwise, started at the first batch.
 //
 // Thread-safety: give() and pending() from any thread; stop() (also run by the destructor) frees
 // what is left and joins; give() after it frees on the caller's thread.

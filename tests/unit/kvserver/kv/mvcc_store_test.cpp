@@ -164,6 +164,19 @@ TEST_CASE("compaction hands what it drops to the caller - the store reads as if 
   CHECK(a.out() == b.out());
 }
 
+TEST_CASE("a discarded store hands over every key with its versions") {
+  MvccStore s;
+  put1(s, "a", "1");
+  put1(s, "a", "2");
+  put1(s, "b", "1");
+  MvccStore::Dropped d = MvccStore::discard(std::move(s));
+  REQUIRE(d.maps.size() == 1);
+  CHECK(d.maps[0].size() == 2);
+  CHECK(d.maps[0].at("a").size() == 2);
+  CHECK(d.keys.empty());
+  CHECK(MvccStore::discard(MvccStore{}).empty());
+}
+
 TEST_CASE("serialize/deserialize round-trips keys, versions, log and revisions") {
   MvccStore s;
   put1(s, "a", "1");
