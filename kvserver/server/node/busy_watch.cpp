@@ -2,15 +2,9 @@
 
 #include <utility>
 
-namespace kvserver::node {
+#include "kvserver/server/node/clock.h"
 
-namespace {
-int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
+namespace kvserver::node {
 
 BusyWatch::BusyWatch(std::chrono::milliseconds interval, std::chrono::milliseconds limit,
                      std::function<void()> vouch)
@@ -38,11 +32,11 @@ void BusyWatch::stop() {
 }
 
 BusyWatch::Scope::Scope(BusyWatch& watch) : watch_(watch) {
-  if (watch_.depth_++ == 0) watch_.busy_since_ns_.store(steady_ns(), std::memory_order_relaxed);
+  if (watch_.depth_++ == 0) watch_.busy_since_ms_.store(now_ms(), std::memory_order_relaxed);
 }
 
 BusyWatch::Scope::~Scope() {
-  if (--watch_.depth_ == 0) watch_.busy_since_ns_.store(0, std::memory_order_relaxed);
+  if (--watch_.depth_ == 0) watch_.busy_since_ms_.store(0, std::memory_order_relaxed);
 }
 
 void BusyWatch::run() {
@@ -52,9 +46,9 @@ void BusyWatch::run() {
     next += interval_;
     if (next < std::chrono::steady_clock::now())
       next = std::chrono::steady_clock::now() + interval_;
-    const int64_t since = busy_since_ns_.load(std::memory_order_relaxed);
+    const int64_t since = busy_since_ms_.load(std::memory_order_relaxed);
     if (since != 0) {
-      const auto busy = std::chrono::nanoseconds(steady_ns() - since);
+      const auto busy = std::chrono::milliseconds(now_ms() - since);
       if (busy >= interval_ && busy < limit_) {
         lock.unlock();  // vouch() sends: stop() must not wait on it under the lock
         vouch_();

@@ -62,7 +62,7 @@ class BusyWatch {
   const std::chrono::milliseconds limit_;
   const std::function<void()> vouch_;
   int depth_ = 0;                          // open Scopes; the loop's thread only
-  std::atomic<int64_t> busy_since_ns_{0};  // steady clock; 0: no job running
+  std::atomic<int64_t> busy_since_ms_{0};  // now_ms() (clock.h) as the job began; 0: none
   std::atomic<uint64_t> rounds_{0};
   std::mutex mu_;
   std::condition_variable cv_;

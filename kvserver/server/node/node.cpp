@@ -12,17 +12,12 @@
 #include "kvserver/raft/codec.h"
 #include "kvserver/server/log.h"
 #include "kvserver/server/node/bootstrap.h"
+#include "kvserver/server/node/clock.h"
 #include "kvserver/server/node/command.h"
 #include "kvserver/server/node/state_image.h"
 
 namespace kvserver::node {
 namespace {
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // etcd keeps 5000 entries behind a snapshot for slow followers; a smaller --snapshot-count (tests,
 // tiny clusters) keeps that many instead, so a member that was down for more than one snapshot

@@ -6,18 +6,13 @@
 
 #include "kvserver/raft/codec.h"
 #include "kvserver/server/flags.h"
+#include "kvserver/server/node/clock.h"
 #include "kvserver/server/node/command.h"
 #include "kvserver/server/node/node.h"
 #include "kvserver/server/node/state_image.h"
 
 namespace kvserver::node {
 namespace {
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 constexpr uint64_t kMaxApplyLag = 5000;  // etcd's maxGapBetweenApplyAndCommitIndex
 

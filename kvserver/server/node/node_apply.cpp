@@ -7,18 +7,13 @@
 
 #include "kvserver/raft/codec.h"
 #include "kvserver/server/log.h"
+#include "kvserver/server/node/clock.h"
 #include "kvserver/server/node/command.h"
 #include "kvserver/server/node/node.h"
 #include "kvserver/server/node/state_image.h"
 
 namespace kvserver::node {
 namespace {
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 ApiError from_kv(const kv::Error& e) {
   ApiCode code = ApiCode::kInvalidArgument;
