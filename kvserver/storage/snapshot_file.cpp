@@ -178,8 +178,8 @@ certs::Result<raft::Snapshot> SnapshotStore::load(const raft::SnapshotMetadata& 
   return snap;
 }
 
-std::size_t SnapshotStore::remove_older_than(raft::Index index) {
-  std::size_t removed = 0;
+std::size_t SnapshotStore::remove_older_than(raft::Index index, FileRemover* remover) {
+  std::vector<std::string> removed;
   auto names = list_files(dir_, "");
   if (!names) fail_stop("list " + dir_ + ": " + names.error().message, EIO);
   for (const std::string& name : *names) {
@@ -189,14 +189,19 @@ std::size_t SnapshotStore::remove_older_than(raft::Index index) {
       const raft::Index i = std::strtoull(name.substr(17, 16).c_str(), nullptr, 16);
       remove = i < index;
     }
-    if (!remove) continue;
-    const std::string path = dir_ + "/" + name;
+    if (remove) removed.push_back(dir_ + "/" + name);
+  }
+  const std::size_t count = removed.size();
+  if (remover != nullptr) {
+    remover->remove(std::move(removed), "");
+    return count;
+  }
+  for (const std::string& path : removed) {
     if (::unlink(path.c_str()) != 0) fail_stop("delete old snapshot " + path, errno);
-    ++removed;
   }
   // No directory fsync: a deleted file that comes back after a crash is ignored (the WAL names
   // the snapshot to load) and deleted again next time, and the sync cost the node loop a few ms.
-  return removed;
+  return count;
 }
 
 }  // namespace storage

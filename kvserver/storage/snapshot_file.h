@@ -18,6 +18,7 @@
 
 #include "certs/result.h"
 #include "kvserver/raft/types.h"
+#include "kvserver/storage/file_remover.h"
 
 namespace storage {
 
@@ -58,8 +59,9 @@ class SnapshotStore {
   // Reads and verifies the snapshot the WAL's marker names.
   certs::Result<raft::Snapshot> load(const raft::SnapshotMetadata& metadata) const;
   // Deletes snapshot files for indexes below `index` and leftover .tmp files, without a directory
-  // fsync (a file that comes back after a crash is harmless). Returns the count.
-  std::size_t remove_older_than(raft::Index index);
+  // fsync (a file that comes back after a crash is harmless). Returns the count. With a `remover`,
+  // they are handed to it instead of deleted here.
+  std::size_t remove_older_than(raft::Index index, FileRemover* remover = nullptr);
 
  private:
   explicit SnapshotStore(std::string dir) : dir_(std::move(dir)) {}

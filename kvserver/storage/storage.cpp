@@ -76,9 +76,10 @@ bool Storage::adopt_snapshot(const raft::SnapshotMetadata& metadata, raft::Index
     }
     return false;
   }
-  wal_->mark_snapshot_and_compact(metadata, std::min(compact_through, metadata.index));
+  // The files this releases go on remover_'s thread: this runs on the node loop (file_remover.h).
+  wal_->mark_snapshot_and_compact(metadata, std::min(compact_through, metadata.index), &remover_);
   snapshot_metadata_ = metadata;
-  snapshots_.remove_older_than(metadata.index);
+  snapshots_.remove_older_than(metadata.index, &remover_);
   return true;
 }
 

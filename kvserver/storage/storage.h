@@ -72,10 +72,13 @@ class Storage final : public raft::Storage {
   void create_snapshot(raft::Index index, const raft::ConfState& conf_state, std::string data);
   // Makes the durable file at snapshots().path_for(metadata) the current snapshot (WAL marker,
   // older files deleted) and drops the log through `compact_through` (<= metadata.index; 0: keep
-  // it all), with one WAL fsync for both: this runs on the node loop. False, and the file
-  // removed, when it is no longer news: not above the current snapshot (a leader's snapshot
-  // arrived meanwhile) or no longer matching the log.
+  // it all), with one WAL fsync for both: this runs on the node loop, so the older snapshot files
+  // and released WAL segments are deleted on a thread of their own (file_remover.h;
+  // wait_for_removals()). False, and the file removed, when it is no longer news: not above the
+  // current snapshot (a leader's snapshot arrived meanwhile) or no longer matching the log.
   bool adopt_snapshot(const raft::SnapshotMetadata& metadata, raft::Index compact_through = 0);
+  // Returns once the files adopt_snapshot() released are deleted.
+  void wait_for_removals() { remover_.wait_idle(); }
   void compact(raft::Index index) { wal_->compact(index); }
   void set_conf_state(const raft::ConfState& conf_state);
 
@@ -90,6 +93,7 @@ class Storage final : public raft::Storage {
   // The WAL marker for a snapshot file already under its final name, then older files go.
   void mark_current(const raft::SnapshotMetadata& metadata, bool discard_log);
 
+  FileRemover remover_;  // first: it outlives wal_ and snapshots_, and finishes its deletes last
   std::unique_ptr<Wal> wal_;
   SnapshotStore snapshots_;
   raft::SnapshotMetadata snapshot_metadata_;  // the current snapshot's (index 0: none yet)

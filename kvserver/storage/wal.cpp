@@ -131,7 +131,7 @@ void Wal::mark_snapshot(const raft::SnapshotMetadata& metadata, bool discard_log
 }
 
 std::size_t Wal::mark_snapshot_and_compact(const raft::SnapshotMetadata& metadata,
-                                           raft::Index compact_through) {
+                                           raft::Index compact_through, FileRemover* remover) {
   check_snapshot(metadata, /*of_this_log=*/true);
   std::string batch;
   add_record(batch, RecordType::kSnapshot, encode_snapshot_marker({metadata, true}));
@@ -141,7 +141,7 @@ std::size_t Wal::mark_snapshot_and_compact(const raft::SnapshotMetadata& metadat
   const bool drop = add_compact_record(batch, compact_through);
   flush(batch);
   if (drop) log_.drop_through(compact_through);
-  return release_segments();
+  return release_segments(remover);
 }
 
 std::size_t Wal::compact(raft::Index index) {
@@ -154,16 +154,23 @@ std::size_t Wal::compact(raft::Index index) {
   return release_segments();
 }
 
-std::size_t Wal::release_segments() {
-  std::size_t released = 0;
+std::size_t Wal::release_segments(FileRemover* remover) {
+  std::vector<std::string> released;
   while (segments_.size() > 1 && segments_.front().max_entry_index <= log_.base_index()) {
-    const std::string path = segments_.front().segment.path();
-    if (::unlink(path.c_str()) != 0) fail_stop("delete released WAL segment " + path, errno);
-    segments_.pop_front();
-    ++released;
+    released.push_back(segments_.front().segment.path());
+    segments_.pop_front();  // closes it: the file goes once nothing reads it
   }
-  if (released > 0) sync_dir(options_.dir);
-  return released;
+  if (released.empty()) return 0;
+  const std::size_t count = released.size();
+  if (remover != nullptr) {
+    remover->remove(std::move(released), options_.dir);
+    return count;
+  }
+  for (const std::string& path : released) {
+    if (::unlink(path.c_str()) != 0) fail_stop("delete released WAL segment " + path, errno);
+  }
+  sync_dir(options_.dir);
+  return count;
 }
 
 raft::Term Wal::term(raft::Index i) const {

@@ -40,6 +40,7 @@
 
 #include "certs/result.h"
 #include "kvserver/raft/types.h"
+#include "kvserver/storage/file_remover.h"
 #include "kvserver/storage/log_index.h"
 #include "kvserver/storage/record.h"
 #include "kvserver/storage/segment.h"
@@ -70,9 +71,11 @@ class Wal {
   // which restarts after metadata.index.
   void mark_snapshot(const raft::SnapshotMetadata& metadata, bool discard_log);
   // mark_snapshot(metadata, false) then compact(compact_through), with ONE fdatasync for both
-  // records: the node does the two together after each snapshot, on its loop thread.
+  // records: the node does the two together after each snapshot, on its loop thread. With a
+  // `remover`, the released segments are handed to it instead of deleted here.
   std::size_t mark_snapshot_and_compact(const raft::SnapshotMetadata& metadata,
-                                        raft::Index compact_through);
+                                        raft::Index compact_through,
+                                        FileRemover* remover = nullptr);
 
   // Drops entries <= `index` (which must be <= the snapshot index; no-op at or below the
   // compacted index), durably, then deletes the oldest segments that hold only dropped entries
@@ -118,7 +121,7 @@ class Wal {
   std::uint64_t make_room(std::string& batch, std::size_t payload_bytes);
   void roll(std::string& batch);
   void start_segment(std::uint64_t seq);
-  std::size_t release_segments();
+  std::size_t release_segments(FileRemover* remover = nullptr);
   void flush(std::string& batch);  // writes and fdatasyncs the batch
   // The preconditions of a snapshot marker; `of_this_log`: the snapshot was taken of this log.
   void check_snapshot(const raft::SnapshotMetadata& metadata, bool of_this_log) const;

@@ -1,5 +1,6 @@
 #include "kvserver/storage/storage.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 
@@ -12,6 +13,15 @@ using storage_test::payload_for;
 using storage_test::TempDir;
 
 namespace {
+// The WAL segment files in `dir`, oldest first.
+std::vector<std::string> segment_files(const std::string& dir) {
+  std::vector<std::string> v;
+  for (const auto& f : std::filesystem::directory_iterator(dir))
+    if (f.path().extension() == ".wal") v.push_back(f.path().string());
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
 std::vector<raft::Entry> make_entries(raft::Index from, raft::Index to, raft::Term term) {
   std::vector<raft::Entry> v;
   for (raft::Index i = from; i <= to; ++i)
@@ -183,6 +193,7 @@ TEST_CASE("a snapshot file written elsewhere is adopted, unless it is no longer 
   REQUIRE(write_snapshot_file((*s)->snapshots().path_for(3, 55), at55, "image at 55"));
   CHECK((*s)->adopt_snapshot(at55, 50));
   CHECK((*s)->first_index() == 51);
+  (*s)->wait_for_removals();  // the older file goes on the remover's thread
   CHECK_FALSE(std::filesystem::exists(path40));
 
   s = Storage::open(o);
@@ -190,4 +201,55 @@ TEST_CASE("a snapshot file written elsewhere is adopted, unless it is no longer 
   CHECK((*s)->snapshot().value == raft::Snapshot{at55, "image at 55"});
   CHECK((*s)->first_index() == 51);
   CHECK((*s)->last_index() == 60);
+}
+
+TEST_CASE(
+    "segments released by an adopted snapshot go in the background, and one a crash left "
+    "behind is replayed and released again",
+    "[storage]") {
+  TempDir t;
+  const StorageOptions o{t.sub("data"), 4096, true};  // ~12 entries of 300 B per segment
+  const raft::ConfState cs{{1, 2, 3}, {}};
+  const std::string wal_dir = t.sub("data/wal");
+  const std::string saved = t.sub("saved");
+  std::filesystem::create_directory(saved);
+  std::vector<std::string> left_behind;
+  {
+    auto s = Storage::open(o);
+    REQUIRE(s);
+    (*s)->save({3, 1, 200}, make_entries(1, 200, 3));
+    const auto before = segment_files(wal_dir);
+    REQUIRE(before.size() > 10);
+    const raft::SnapshotMetadata at150{150, 3, cs};
+    REQUIRE(write_snapshot_file((*s)->snapshots().path_for(3, 150), at150, "image at 150"));
+    // Copies of every segment, to put back those a crash could have left: the remover deletes
+    // oldest first, so what survives a crash is the newest of the released ones.
+    for (const auto& f : before)
+      std::filesystem::copy_file(f, saved + "/" + std::filesystem::path(f).filename().string());
+    CHECK((*s)->adopt_snapshot(at150, 120));
+    (*s)->wait_for_removals();
+    const auto after = segment_files(wal_dir);
+    CHECK(after.size() == (*s)->wal().segment_count());
+    REQUIRE(after.size() + 3 < before.size());
+    const std::size_t released = before.size() - after.size();
+    for (std::size_t k = released - 3; k < released; ++k)
+      left_behind.push_back(before[k]);
+  }
+  for (const auto& f : left_behind)
+    std::filesystem::copy_file(saved + "/" + std::filesystem::path(f).filename().string(), f);
+
+  auto s = Storage::open(o);
+  REQUIRE(s);
+  CHECK((*s)->snapshot_metadata().index == 150);
+  CHECK((*s)->first_index() == 121);
+  CHECK((*s)->entries(121, 201, UINT64_MAX).value == make_entries(121, 200, 3));
+  // The next snapshot releases them again.
+  const raft::SnapshotMetadata at190{190, 3, cs};
+  REQUIRE(write_snapshot_file((*s)->snapshots().path_for(3, 190), at190, "image at 190"));
+  CHECK((*s)->adopt_snapshot(at190, 185));
+  (*s)->wait_for_removals();
+  for (const auto& f : left_behind)
+    CHECK_FALSE(std::filesystem::exists(f));
+  CHECK(segment_files(wal_dir).size() == (*s)->wal().segment_count());
+  CHECK((*s)->entries(186, 201, UINT64_MAX).value == make_entries(186, 200, 3));
 }
