@@ -18,7 +18,8 @@
 //    next --duration seconds; answers to requests sent in the window count, whenever they arrive.
 //  - --rate R (paced, `etcdctl check perf`'s shape): instead of sending again at once, a client
 //    waits for a token; a pacer thread hands out one token every 1/R s on time (an absolute-time
-//    sleep, 1 us timer slack), and a token no client is free to take waits for the next free one.
+//    sleep, 1 us timer slack), and a token no client is free to take waits for the next free one
+//    (one waiting token per client at most, as check perf's producer blocks on a full queue).
 //    So at most C requests are in flight and at most R are started per second. Why: check perf's
 //    own pacer (a Go rate.Limiter with a burst of 1) loses its turn whenever etcdctl's runtime is
 //    asleep in epoll, which Go 1.19 does in whole milliseconds; on this 2-core machine that, not
@@ -222,6 +223,7 @@ class Worker {
     const Options& o = *s_.opt;
     const bool paced = o.rate > 0;
     for (int c = index_; c < o.clients; c += o.threads) {
+      ++clients_;
       if (paced) {
         idle_.push_back(c);
       } else if (send(c)) {
@@ -238,8 +240,11 @@ class Worker {
           tokens_end = true;
           continue;
         }
-        ++waiting_tokens_;
-        if (Clock::now() >= s_.window_start && Clock::now() < s_.window_end) ++tokens_in_window_;
+        // At most one waiting token per client of this worker, as check perf's producer blocks
+        // once its 500-slot queue is full: the offered load is not made up in a burst later.
+        if (waiting_tokens_ < clients_) ++waiting_tokens_;
+        const auto now = Clock::now();
+        if (now >= s_.window_start && now < s_.window_end) ++tokens_in_window_;
         take_tokens();
         continue;
       }
@@ -336,6 +341,7 @@ class Worker {
   long in_flight_ = 0;
   std::vector<int> idle_;    // paced: clients with no request in flight
   long waiting_tokens_ = 0;  // paced: tokens no client was free to take yet
+  long clients_ = 0;         // how many clients this worker drives
 };
 
 // --rate: one token every 1/rate s from the start to the end of the window, to the workers in
