@@ -158,7 +158,7 @@ std::size_t Wal::release_segments(FileRemover* remover) {
   std::vector<std::string> released;
   while (segments_.size() > 1 && segments_.front().max_entry_index <= log_.base_index()) {
     released.push_back(segments_.front().segment.path());
-    segments_.pop_front();  // closes it: the file goes once nothing reads it
+    segments_.pop_front();  // closes its file; the unlink follows, here or on the remover
   }
   if (released.empty()) return 0;
   const std::size_t count = released.size();
