@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <mutex>
 #include <utility>
 
@@ -88,6 +89,7 @@ Result<CompactResponse> KvStore::compact(int64_t revision) {
   {
     std::unique_lock lk(mu_);
     if (Status s = store_.compact(revision, &dropped); !s.ok()) return s.error();
+    ++history_generation_;
     resp.revision = store_.current_revision();
   }
   reclaimer_.give(std::move(dropped));
@@ -119,11 +121,48 @@ Result<int64_t> KvStore::lease_revoke(int64_t id) {
   return rev;
 }
 
-Result<HashResponse> KvStore::hash(int64_t revision) const {
-  std::shared_lock lk(mu_);
-  Result<int64_t> rev = store_.resolve_read_revision(revision);
-  if (!rev.ok()) return rev.error();
-  return HashResponse{store_.hash(*rev), store_.compact_revision(), store_.current_revision()};
+// Hashing walks every retained version: about 90 ms at 100k keys and 200 ms at 300k, during
+// which apply (which takes the lock exclusively) used to wait, so each `etcdctl endpoint hashkv`
+// stalled every write that long. A slice of this many keys holds it about a millisecond. Measured
+// at 300k keys, Put c=16 with one hashkv a second: slowest write 196-209 ms before, 30-32 ms
+// after (35 ms with no hashkv); p99 4 ms before, 11-12 ms after, as writes now share the CPU with
+// the hash instead of waiting it out (4096-key slices: 64-73 ms and 7 ms).
+constexpr std::size_t kHashSliceKeys = 1024;
+// A compaction or restore between slices restarts the hash; after this many restarts the last try
+// holds the lock throughout (compactions are minutes apart: this bounds a pathological case).
+constexpr int kHashAttempts = 3;
+
+Result<HashResponse> KvStore::hash(int64_t revision,
+                                   const std::function<void()>& between_slices) const {
+  for (int attempt = 1;; ++attempt) {
+    const bool last_try = attempt == kHashAttempts;
+    const std::size_t slice = last_try ? std::numeric_limits<std::size_t>::max() : kHashSliceKeys;
+    MvccStore::HashCursor cursor;
+    HashResponse resp;
+    int64_t rev = 0;
+    uint64_t generation = 0;
+    {
+      std::shared_lock lk(mu_);
+      Result<int64_t> r = store_.resolve_read_revision(revision);
+      if (!r.ok()) return r.error();
+      rev = *r;
+      resp.compact_revision = store_.compact_revision();
+      resp.revision = store_.current_revision();
+      generation = history_generation_;
+      store_.hash_slice(rev, cursor, slice);
+    }
+    bool restart = false;
+    while (!cursor.done && !restart) {
+      if (between_slices) between_slices();
+      std::shared_lock lk(mu_);
+      restart = history_generation_ != generation;
+      if (!restart) store_.hash_slice(rev, cursor, slice);
+    }
+    if (!restart) {
+      resp.hash = cursor.hash;
+      return resp;
+    }
+  }
 }
 
 Result<LeaseTimeToLiveResponse> KvStore::lease_time_to_live(int64_t id, bool with_keys,
@@ -245,6 +284,7 @@ Status KvStore::restore(std::string_view snapshot, int64_t now_ms) {
     std::unique_lock lk(mu_);
     old = std::move(store_);
     store_ = std::move(*store);
+    ++history_generation_;
     leases_ = std::move(leases);
     rev = store_.current_revision();
   }

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <shared_mutex>  // std::shared_lock
 #include <string>
 #include <string_view>
@@ -71,8 +72,12 @@ class KvStore : public HistorySource {
   // A txn of ranges only (is_read_only(req); anything else is a programmer error): compares
   // and ranges at one revision, as txn() would answer it, without a write.
   Result<TxnResponse> read_txn(const TxnRequest& req) const;
-  // HashKV: revision 0 = current.
-  Result<HashResponse> hash(int64_t revision) const;
+  // HashKV: revision 0 = current. The lock is held for one slice of keys at a time
+  // (kHashSliceKeys), so applies go on while a large store is hashed; a compaction or restore
+  // between slices makes it start over. `between_slices`, if set, runs after each slice with no
+  // lock held (tests write or compact there).
+  Result<HashResponse> hash(int64_t revision,
+                            const std::function<void()>& between_slices = {}) const;
   Result<LeaseTimeToLiveResponse> lease_time_to_live(int64_t id, bool with_keys,
                                                      int64_t now_ms) const;
   std::vector<int64_t> lease_ids() const;
@@ -133,6 +138,9 @@ class KvStore : public HistorySource {
 
   mutable RwLock mu_;  // writer-preferring: see rw_lock.h
   MvccStore store_;
+  // Bumped by compact() and restore(), which change versions at or below any revision a sliced
+  // hash may be reading: that hash starts over. Guarded by mu_.
+  uint64_t history_generation_ = 0;
   LeaseTable leases_;
   WatchHub hub_;
   const int64_t min_lease_ttl_s_;

@@ -217,9 +217,19 @@ Status MvccStore::compact(int64_t rev, Dropped* dropped) {
 }
 
 uint32_t MvccStore::hash(int64_t rev) const {
-  uint32_t h = kFnvSeed;
+  HashCursor cursor;
+  hash_slice(rev, cursor, keys_.size());
+  return cursor.hash;
+}
+
+void MvccStore::hash_slice(int64_t rev, HashCursor& cursor, std::size_t max_keys) const {
+  auto it = cursor.started ? keys_.upper_bound(cursor.last_key) : keys_.begin();
+  cursor.started = true;
   Writer w;
-  for (const auto& [key, versions] : keys_) {
+  auto last = keys_.end();
+  for (std::size_t n = 0; it != keys_.end() && n < std::max<std::size_t>(1, max_keys); ++it, ++n) {
+    last = it;
+    const auto& [key, versions] = *it;
     for (const auto& v : versions) {
       if (v.mod_revision > rev) break;
       w.out().clear();
@@ -229,10 +239,11 @@ uint32_t MvccStore::hash(int64_t rev) const {
       w.i64(v.version);
       w.i64(v.lease);
       w.bytes(v.value);
-      h = fnv1a(h, w.out());
+      cursor.hash = fnv1a(cursor.hash, w.out());
     }
   }
-  return h;
+  if (last != keys_.end()) cursor.last_key = last->first;
+  cursor.done = it == keys_.end();
 }
 
 Event MvccStore::make_event(const std::string& key, const std::vector<Version>& versions,

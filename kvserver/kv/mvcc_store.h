@@ -109,6 +109,17 @@ class MvccStore {
 
   // FNV-1a over every retained version with mod_revision <= rev, keys ascending (HashKV).
   uint32_t hash(int64_t rev) const;
+  // The same hash a slice of keys at a time, so a caller can let writers in between slices. The
+  // cursor carries the hash so far and the last key hashed. Writes between slices leave the result
+  // as hash(rev) would have given it at the start: they only add versions above rev (rev is at
+  // most current_revision()). A compaction or a restore in between does not: start over then.
+  struct HashCursor {
+    uint32_t hash = kFnvSeed;
+    std::string last_key;  // the last key hashed, once started
+    bool started = false;
+    bool done = false;
+  };
+  void hash_slice(int64_t rev, HashCursor& cursor, std::size_t max_keys) const;
 
   // Watch replay: the events of revisions from_rev.. (from_rev >= compact_revision()) touching the
   // range, whole revisions only, stopping after the revision where `max_events` is reached.
