@@ -15,8 +15,9 @@
 # Checks: put/get/prefix/del with -w json field by field (header: cluster_id, member_id, revision,
 # raft_term); txn both branches; watch sees another client's writes in order; compacted get and
 # watch fail with etcd's text; leases: grant, put --lease, timetolive --keys, keep-alive, revoke,
-# expiry deletes keys; endpoint health/status --cluster (one leader); snapshot save (size % 512 ==
-# 32) then restore into a fresh member that serves the saved keys; `check perf --load=s` passes.
+# expiry deletes keys; endpoint health/status --cluster (one leader); endpoint hashkv --cluster
+# (every member the same hash); snapshot save (size % 512 == 32) then restore into a fresh member
+# that serves the saved keys; `check perf --load=s` passes.
 set -uo pipefail
 
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -245,6 +246,17 @@ check "endpoint status: all agree on one leader ($leaders)" test "$(wc -l <<<"$l
 check "endpoint status: the leader is a member" contains "$out" "\"member_id\":${leaders#\"leader\":},"
 out=$(ctl --endpoints="$EP1" endpoint status --cluster -w table)
 check "endpoint status -w table has exactly one leader row" test "$(grep -c '| *true *| *false *|' <<<"$out")" = 1
+# HashKV (etcd's cross-member corruption check): every member hashes the same history alike.
+deadline=$((SECONDS + 10))
+while :; do
+  out=$(ctl --endpoints="$EP1" endpoint hashkv --cluster -w json 2>&1)
+  hashes=$(grep -o '"hash":[0-9]*' <<<"$out" | sort -u)
+  [ "$(grep -o '"hash":' <<<"$out" | wc -l)" = 3 ] && [ "$(wc -l <<<"$hashes")" = 1 ] && break
+  [ $SECONDS -ge $deadline ] && break
+  sleep 0.2 # poll interval: a follower may still be applying the last write
+done
+check "endpoint hashkv --cluster: 3 members, one hash ($(tr "\n" " " <<<"$hashes"))" \
+  test "$(grep -o '"hash":' <<<"$out" | wc -l) $(wc -l <<<"$hashes")" = "3 1"
 
 # ---- snapshot save + restore ------------------------------------------------------------------
 for i in $(seq 1 20); do ctl --endpoints="$EP1" put "snap/$i" "value-$i" >/dev/null; done
