@@ -74,8 +74,8 @@ class KvStore : public HistorySource {
   Result<TxnResponse> read_txn(const TxnRequest& req) const;
   // HashKV: revision 0 = current. The lock is held for one slice of keys at a time
   // (kHashSliceKeys), so applies go on while a large store is hashed; a compaction or restore
-  // between slices makes it start over. `between_slices`, if set, runs after each slice with no
-  // lock held (tests write or compact there).
+  // between slices makes it start over. `between_slices`, if set, runs between two slices with
+  // no lock held (tests write or compact there).
   Result<HashResponse> hash(int64_t revision,
                             const std::function<void()>& between_slices = {}) const;
   Result<LeaseTimeToLiveResponse> lease_time_to_live(int64_t id, bool with_keys,

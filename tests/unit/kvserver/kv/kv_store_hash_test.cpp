@@ -1,9 +1,10 @@
 // KvStore::hash takes the store's lock one slice of keys at a time, so applies go on while a large
 // store is hashed (HashKV). These check that what happens between slices cannot change the answer:
 // writes leave it as it was when the hash started; a compaction makes it start over.
-#include <cstdio>
-
 #include "kvserver/kv/kv_store.h"
+
+#include <cstdio>
+#include <string>
 
 #include <catch2/catch.hpp>
 
