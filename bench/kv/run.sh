@@ -2,8 +2,9 @@
 # bench/kv/run.sh: kvserver vs etcd 3.4, side by side on this machine (issue 4, "Speed").
 #
 # Usage: bench/kv/run.sh [--quick] [--snapshot-count N] [BUILD_DIR]
-#   BUILD_DIR  where kvserver, provision (bin/) and bench_kv_load (bench/) were built; default
-#              $BUILD_DIR or build/. Build them first: ninja -C BUILD_DIR kvserver provision bench_kv_load
+#   BUILD_DIR  where kvserver, provision (bin/), bench_kv_load and bench_null_kv (bench/) were built;
+#              default $BUILD_DIR or build/. Build them first:
+#              ninja -C BUILD_DIR kvserver provision bench_kv_load bench_null_kv
 #   --quick    2 s cells after 0.5 s warm-up, 20k keys, no `check perf` (about a minute in all)
 #   --snapshot-count N  passed to both servers (default: each its own, kvserver 10000, etcd 3.4
 #              100000). kvserver writes each snapshot (its whole store) in a forked SCHED_IDLE
@@ -15,7 +16,13 @@
 # §3), the same certificates from `provision certs generate` (127.0.0.1 in the SANs, which etcd's peer
 # check needs on loopback), full mTLS on client and peer ports, heartbeat 100 ms / election 1000 ms
 # (etcd's defaults), other settings at each server's defaults, data dirs in a fresh dir under /tmp
-# (say which filesystem in the header line: fsync cost dominates writes). For each system:
+# (say which filesystem in the header line: fsync cost dominates writes).
+#   0. first, etcdctl's own ceiling here: `etcdctl check perf --load=l` against three bench_null_kv
+#      endpoints on the members' addresses, which store nothing (no Raft, no disk), once answering
+#      each request on arrival and once answering in batches every 1000 us, as a Raft server
+#      answers a commit's worth at once; and how much CPU etcdctl itself used (its user + system
+#      time over the run's wall time, also shown for the servers' runs in step 1).
+# For each system:
 #   1. on a fresh cluster of its own, as an operator would run it: `etcdctl check perf --load=l`
 #      (500 clients asking 8000 w/s of 1 KiB values for 60 s) against all three members
 #      (--auto-compact);
@@ -26,7 +33,8 @@
 #      Go rate.Limiter, burst 1) loses its turn whenever etcdctl's runtime sleeps in epoll, which
 #      Go 1.19 does in whole milliseconds; here that, more than the servers, sets check perf's
 #      result (kvserver: ~25 of the 500 requests in flight, etcdctl asleep a third of the time
-#      with its next token due). 1b shows what the servers sustain at the load check perf asks.
+#      with its next token due; step 0: endpoints that do no work but answer in 1 ms batches
+#      fail it). 1b shows what the servers sustain at the load check perf asks.
 #      Then on another fresh cluster:
 #   2. fill: Put every key of the key space once (100k keys of 256 B, 256 clients), then the RSS of
 #      the three members (sum of VmRSS) - measured first, so nothing else has touched the store;
@@ -63,9 +71,13 @@ BUILD=$(realpath "$BUILD")
 KVSERVER=$BUILD/bin/kvserver
 PROVISION=$BUILD/bin/provision
 LOAD=$BUILD/bench/bench_kv_load
+NULL_KV=$BUILD/bench/bench_null_kv
 ETCD=${ETCD_BIN:-/usr/bin/etcd}
-for f in "$KVSERVER" "$PROVISION" "$LOAD" "$ETCD"; do
-  [ -x "$f" ] || { echo "run.sh: $f not found; build kvserver provision bench_kv_load" >&2; exit 1; }
+for f in "$KVSERVER" "$PROVISION" "$LOAD" "$NULL_KV" "$ETCD"; do
+  [ -x "$f" ] || {
+    echo "run.sh: $f not found; build kvserver provision bench_kv_load bench_null_kv" >&2
+    exit 1
+  }
 done
 
 if [ $QUICK = 1 ]; then
@@ -79,7 +91,14 @@ OPS=(put get)
 LC_NODES=3 LC_HEARTBEAT_MS=100 LC_ELECTION_MS=1000 LC_EXTRA_SANS=127.0.0.1
 # shellcheck source=../../tests/e2e/lib/local_cluster.sh
 source "$REPO_DIR/tests/e2e/lib/local_cluster.sh"
-trap lc_cleanup EXIT
+NULL_PIDS=()
+stop_null_endpoints() {
+  [ ${#NULL_PIDS[@]} -eq 0 ] && return 0
+  kill "${NULL_PIDS[@]}" 2>/dev/null
+  wait "${NULL_PIDS[@]}" 2>/dev/null
+  NULL_PIDS=()
+}
+trap 'stop_null_endpoints; lc_cleanup' EXIT
 lc_init "$KVSERVER" "$PROVISION" || exit 1
 PKI=$LC_WORK/pki
 FS=$(df --output=fstype,source "$LC_WORK" | tail -1 | awk '{print $1" on "$2}')
@@ -129,6 +148,51 @@ fresh_cluster() { # fresh_cluster NAME: new data dirs, 3 members up, EPS = leade
 }
 stop_cluster() { local i; for i in 1 2 3; do lc_stop_member "$i"; done; }
 
+# check_perf_l KEY: `etcdctl check perf --load=l` against $EPS; sets R[KEY:perf_tput],
+# R[KEY:perf_slowest], R[KEY:perf_verdict] and R[KEY:perf_cpu], the cores etcdctl used (its user +
+# system time over the wall time it ran).
+check_perf_l() {
+  local key=$1 out
+  out=$(
+    start=$EPOCHREALTIME
+    LC_ENDPOINTS=$EPS lc_ctl --command-timeout 120s check perf --load=l --auto-compact 2>&1
+    # etcdctl was this subshell's only child, so the second line of `times` is its CPU time.
+    echo "ETCDCTL_CPU $(times | tail -1) $start $EPOCHREALTIME"
+  )
+  printf '%s\n' "$out" | grep -E '^(PASS|FAIL)' | sed 's/^/  check perf l: /' >&2
+  R[$key:perf_tput]=$(sed -n "s/.*Throughput[^0-9]*\([0-9][0-9]*\) writes.*/\1/p" <<<"$out")
+  R[$key:perf_slowest]=$(sed -n "s/.*Slowest request took[^0-9]*\([0-9.][0-9.]*\)s.*/\1/p" <<<"$out")
+  R[$key:perf_verdict]=$(grep -v '^ETCDCTL_CPU' <<<"$out" | tail -1 | grep -oE '^(PASS|FAIL)' || echo "ERROR")
+  [ -n "${R[$key:perf_tput]}" ] || R[$key:perf_tput]=0
+  R[$key:perf_cpu]=$(awk '/^ETCDCTL_CPU/ {
+    split($2, u, "m"); split($3, s, "m"); sub("s", "", u[2]); sub("s", "", s[2])
+    printf "%.2f", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) / ($5 - $4) }' <<<"$out")
+}
+
+# null_ceiling BATCH_US: check perf l against three bench_null_kv endpoints on the members'
+# client addresses, with the members' own certificates; results in R[null:BATCH_US:*].
+null_ceiling() {
+  local batch=$1 i
+  rm -f "$LC_WORK/null.err"
+  for i in 1 2 3; do
+    "$NULL_KV" --listen "$(lc_ip "$i"):$LC_CLIENT_PORT" --cacert "$PKI/ca.crt" \
+      --cert "$PKI/n$i/server.crt" --key "$PKI/n$i/server.key" --batch-us "$batch" \
+      2>>"$LC_WORK/null.err" &
+    NULL_PIDS+=($!)
+  done
+  local deadline=$((SECONDS + 10))
+  for i in 1 2 3; do
+    until lc_ctl_at "$i" get probe >/dev/null 2>&1; do
+      [ $SECONDS -lt $deadline ] || die "bench_null_kv on n$i does not answer: $(cat "$LC_WORK/null.err")"
+      sleep 0.2 # poll interval, bounded by the deadline
+    done
+  done
+  echo "== bench_null_kv, answering $( [ "$batch" = 0 ] && echo "at once" || echo "every $batch us")" >&2
+  EPS=$(lc_endpoints 1 2 3)
+  check_perf_l "null:$batch"
+  stop_null_endpoints
+}
+
 bench_system() { # bench_system NAME BINARY
   local sys=$1 line op c
   LC_KVSERVER=$2
@@ -137,13 +201,7 @@ bench_system() { # bench_system NAME BINARY
   if [ $PERF = 1 ]; then
     # On a cluster of its own, as an operator would run it: not on a store the cells have filled.
     fresh_cluster "$sys"
-    local out
-    out=$(LC_ENDPOINTS=$EPS lc_ctl --command-timeout 120s check perf --load=l --auto-compact 2>&1)
-    printf '%s\n' "$out" | grep -E '^(PASS|FAIL)' | sed 's/^/  check perf l: /' >&2
-    R[$sys:perf_tput]=$(sed -n "s/.*Throughput[^0-9]*\([0-9][0-9]*\) writes.*/\1/p" <<<"$out")
-    R[$sys:perf_slowest]=$(sed -n "s/.*Slowest request took[^0-9]*\([0-9.][0-9.]*\)s.*/\1/p" <<<"$out")
-    R[$sys:perf_verdict]=$(tail -1 <<<"$out" | grep -oE '^(PASS|FAIL)' || echo "ERROR")
-    [ -n "${R[$sys:perf_tput]}" ] || R[$sys:perf_tput]=0
+    check_perf_l "$sys"
     stop_cluster
 
     fresh_cluster "$sys"
@@ -175,6 +233,10 @@ bench_system() { # bench_system NAME BINARY
   stop_cluster
 }
 
+NULL_BATCHES=(0 1000)
+if [ $PERF = 1 ]; then
+  for b in "${NULL_BATCHES[@]}"; do null_ceiling "$b"; done
+fi
 bench_system kvserver "$KVSERVER"
 bench_system etcd "$ETCD"
 
@@ -202,6 +264,7 @@ if [ $PERF = 1 ]; then
     "${R[etcd:perf_tput]} ${R[etcd:perf_verdict]}" "$(ratio "${R[kvserver:perf_tput]}" "${R[etcd:perf_tput]}")" \
     "kvserver PASS: $v"
   row "  slowest request (s)" "${R[kvserver:perf_slowest]}" "${R[etcd:perf_slowest]}" "" ""
+  row "  etcdctl's CPU (cores)" "${R[kvserver:perf_cpu]}" "${R[etcd:perf_cpu]}" "" ""
   row "same load, paced on time (w/s)" "${R[kvserver:paced_tput]} ${R[kvserver:paced_verdict]}" \
     "${R[etcd:paced_tput]} ${R[etcd:paced_verdict]}" \
     "$(ratio "${R[kvserver:paced_tput]}" "${R[etcd:paced_tput]}")" "(1b; offered ${R[kvserver:paced_offered]} / ${R[etcd:paced_offered]})"
@@ -232,3 +295,15 @@ row "RSS 3 members, idle (MB)" "$(mb "${R[kvserver:rss0]}")" "$(mb "${R[etcd:rss
 r=$(ratio "${R[kvserver:rss]}" "${R[etcd:rss]}")
 row "RSS 3 members, $KEYS keys (MB)" "$(mb "${R[kvserver:rss]}")" "$(mb "${R[etcd:rss]}")" "$r" \
   "<= 0.5: $(verdict "$r" "<=" 0.5)"
+if [ $PERF = 1 ]; then
+  echo
+  echo "etcdctl's ceiling here (step 0): check perf l against three bench_null_kv endpoints, which"
+  echo "store nothing (no Raft, no disk) and share the cores only with etcdctl:"
+  for b in "${NULL_BATCHES[@]}"; do
+    how="answering at once"
+    [ "$b" = 0 ] || how="answering every $b us"
+    printf '  %-26s %6s w/s %-5s slowest %ss, etcdctl used %s cores\n' "$how" \
+      "${R[null:$b:perf_tput]}" "${R[null:$b:perf_verdict]}" "${R[null:$b:perf_slowest]}" \
+      "${R[null:$b:perf_cpu]}"
+  done
+fi
