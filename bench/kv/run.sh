@@ -161,7 +161,8 @@ check_perf_l() {
     echo "ETCDCTL_WALL $start $EPOCHREALTIME"
     times
   )
-  printf '%s\n' "$out" | grep -E '^(PASS|FAIL)' | sed 's/^/  check perf l: /' >&2
+  # etcdctl 3.4 prefixes a failed throughput with FAIL but not a failed slowest or stddev.
+  printf '%s\n' "$out" | grep -E '^(PASS|FAIL|Slowest request|Stddev)' | sed 's/^/  check perf l: /' >&2
   R[$key:perf_tput]=$(sed -n "s/.*Throughput[^0-9]*\([0-9][0-9]*\) writes.*/\1/p" <<<"$out")
   R[$key:perf_slowest]=$(sed -n "s/.*Slowest request took[^0-9]*\([0-9.][0-9.]*\)s.*/\1/p" <<<"$out")
   R[$key:perf_verdict]=$(sed '/^ETCDCTL_WALL/,$d' <<<"$out" | tail -1 | grep -oE '^(PASS|FAIL)' || echo "ERROR")
