@@ -14,6 +14,7 @@
 #include "kvserver/server/node/bootstrap.h"
 #include "kvserver/server/node/clock.h"
 #include "kvserver/server/node/command.h"
+#include "kvserver/server/node/snapshot_stagger.h"
 #include "kvserver/server/node/state_image.h"
 
 namespace kvserver::node {
@@ -852,8 +853,15 @@ void Node::maybe_snapshot() {
   // biggest share of the disk and CPU a steady write load cost. So, as the Raft thesis suggests
   // (§5.1.3, "when to snapshot"), the next one also waits until the log since the last one is as
   // big as that snapshot: writing snapshots then costs at most one byte per byte of log, and a
-  // restart replays at most about a snapshot's worth of log.
-  if (log_bytes_since_snapshot_ < snapshot_bytes_) return;
+  // restart replays at most about a snapshot's worth of log. That threshold is staggered across
+  // the members, so that they do not all pay for a snapshot at once (snapshot_stagger.h).
+  if (log_bytes_since_snapshot_ < snapshot_bytes_) return;  // the cheap test first
+  std::vector<uint64_t> member_ids;
+  for (const auto& m : membership_.members())
+    member_ids.push_back(m.id);
+  if (log_bytes_since_snapshot_ <
+      staggered_snapshot_due(snapshot_bytes_, id_, std::move(member_ids)))
+    return;
   finish_snapshot();
   if (snapshot_writer_.busy()) return;  // still writing the last one: this one waits for it
   // Each snapshot rewrites the whole store (and its history), so under a steady write load they
