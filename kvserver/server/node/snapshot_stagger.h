@@ -4,7 +4,7 @@
 //
 // Why: every member applies the same entries, so with one rule for all they cross the threshold
 // within milliseconds of each other. Each snapshot of a large store costs its member a fork()
-// pause (30-60 ms at 400 MB), then copy-on-write faults on every page it writes while the child
+// pause (30-100 ms at 400 MB), then copy-on-write faults on every page it writes while the child
 // serialises the store, then that child's disk writes beside the WAL. Three at once stall the
 // leader and both followers together, so no quorum is left to commit through it. Staggered, one
 // member at a time pays and the other two keep committing. Measured with check perf l's load
