@@ -9,10 +9,10 @@
 // leader and both followers together, so no quorum is left to commit through it. Staggered, one
 // member at a time pays and the other two keep committing. Measured with check perf l's load
 // paced at 8000 w/s (bench/kv row 1b, 60 s runs, a 400 MB snapshot in each): p99 92-123 ms
-// (median 107, 5 runs) against 116-136 ms (median 129, 9 runs) before; the slowest request varies
-// with where a snapshot falls in both (173-771 ms against 225-752 ms), but was under 200 ms in 3
-// of the 5 runs and in none of the 9. What is left is the snapshotting member's own clients: its
-// fork() and copy-on-write faults still slow its loop (up to 0.8 s once, a follower, fork()
+// (median 107, 5 runs) against 116-136 ms (median 125, 10 runs) before; the slowest request
+// varies with where a snapshot falls in both (173-771 ms against 218-752 ms), but was under 200 ms
+// in 3 of the 5 runs and in none of the 10. What is left is the snapshotting member's own clients:
+// its fork() and copy-on-write faults still slow its loop (up to 0.8 s once, a follower, fork()
 // paused 98 ms).
 //
 // Member k of n (by sorted id) waits for snapshot_bytes * (1 + k / (2n)): 1, 1.17 and 1.33 times
