@@ -42,13 +42,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <random>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <sys/prctl.h>
@@ -58,6 +58,7 @@
 #include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 
+#include "certs/file_io.h"
 #include "kvserver/api/etcdserverpb/rpc.grpc.pb.h"
 
 namespace {
@@ -92,11 +93,9 @@ struct Options {
 }
 
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) usage("cannot read " + path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  auto text = certs::read_file(path);
+  if (!text) usage(text.error().message);
+  return std::move(*text);
 }
 
 Options parse(int argc, char** argv) {

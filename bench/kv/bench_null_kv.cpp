@@ -22,15 +22,15 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
 
+#include "certs/file_io.h"
 #include "kvserver/api/etcdserverpb/rpc.grpc.pb.h"
 
 namespace {
@@ -49,11 +49,9 @@ struct Options {
 }
 
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) usage("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto text = certs::read_file(path);
+  if (!text) usage(text.error().message);
+  return std::move(*text);
 }
 
 Options parse(int argc, char** argv) {
