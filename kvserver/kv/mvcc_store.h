@@ -39,6 +39,7 @@
 #include "kvserver/kv/codec.h"
 #include "kvserver/kv/errors.h"
 #include "kvserver/kv/key_index.h"
+#include "kvserver/kv/node_pool.h"
 #include "kvserver/kv/types.h"
 
 namespace kv {
@@ -54,7 +55,9 @@ struct Version {
 
 class MvccStore {
  public:
-  using KeyMap = std::map<std::string, std::vector<Version>, std::less<>>;
+  // Nodes from a NodePool, packed together: see node_pool.h for why.
+  using KeyMap = std::map<std::string, std::vector<Version>, std::less<>,
+                          PoolAllocator<std::pair<const std::string, std::vector<Version>>>>;
 
   MvccStore() = default;
   MvccStore(const MvccStore&) = delete;  // log_ holds iterators into keys_
