@@ -18,7 +18,9 @@
 // (malloc keeps its small freed blocks too).
 //
 // Thread-safety: take() and give() are thread-safe (one mutex): the Reclaimer frees the keys a
-// compaction dropped on its own thread while the loop inserts.
+// compaction dropped on its own thread while the loop inserts. A forked child must neither
+// allocate nor free nodes, since the mutex may be held at the fork; the snapshot child only
+// reads the map.
 #pragma once
 
 #include <cstddef>

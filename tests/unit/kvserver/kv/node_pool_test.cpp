@@ -1,5 +1,6 @@
 // NodePool / PoolAllocator: cells come packed from slabs (the point: a fork's copy-on-write then
-// touches few pages), freed cells are reused, and the store's map works on them from two threads.
+// touches few pages), freed cells are reused, a std::map works on them, and two threads can share
+// a pool.
 #include "kvserver/kv/node_pool.h"
 
 #include <cstdint>
