@@ -110,7 +110,8 @@ Node::Node(NodeOptions options, std::unique_ptr<storage::Storage> storage, uint6
           [this](uint64_t member) {
             std::lock_guard lock(removed_ids_mu_);
             return removed_ids_.count(member) > 0;
-          }}),
+          },
+          [this] { return membership_.members(); }}),
       // Limit: ten election timeouts, five times the longest apply seen (check perf's final
       // delete under a snapshot fork); a loop busy longer is more likely stuck than slow.
       busy_watch_(std::chrono::milliseconds(heartbeat_ms_),

@@ -139,4 +139,22 @@ grpc::Status PeerService::Snapshot(grpc::ServerContext* /*context*/,
   return grpc::Status::OK;
 }
 
+grpc::Status PeerService::Membership(grpc::ServerContext* /*context*/,
+                                     const raftpb::MembershipRequest* request,
+                                     raftpb::MembershipReply* reply) {
+  reply->set_cluster_id(callbacks_.cluster_id());
+  if (callbacks_.members) {
+    for (const Member& m : callbacks_.members()) {
+      raftpb::MemberInfo* info = reply->add_members();
+      info->set_id(m.id);
+      info->set_name(m.name);
+      for (const auto& url : m.peer_urls)
+        info->add_peer_urls(url);
+      info->set_is_learner(m.is_learner);
+    }
+  }
+  reply->set_removed(callbacks_.was_removed && callbacks_.was_removed(request->member_id()));
+  return grpc::Status::OK;
+}
+
 }  // namespace kvserver::node

@@ -13,6 +13,9 @@
 // its own removal - Raft sends it nothing once the leader has applied it - learns it this way.
 // Snapshot: chunks must arrive at consecutive offsets, total_bytes and the sha256 on the last one
 // must match; only then is the whole raft kSnap message (data restored) handed to on_frames.
+// Membership: this member's cluster id, its applied member list and whether it applied the asker's
+// removal - what a joining member needs to tell "not admitted yet" from "never added"
+// (join_check.h).
 //
 // Thread-safety: gRPC calls the handlers from its threads; the callbacks must be thread-safe.
 #pragma once
@@ -26,6 +29,7 @@
 
 #include "kvserver/api/raftpb/peer.grpc.pb.h"
 #include "kvserver/server/node/frame.h"
+#include "kvserver/server/node_api.h"
 
 namespace kvserver::node {
 
@@ -39,6 +43,7 @@ struct PeerServiceCallbacks {
   std::function<uint64_t()> cluster_id;
   std::function<void(uint64_t from, std::vector<Frame> frames)> on_frames;  // in arrival order
   std::function<bool(uint64_t member)> was_removed;                         // optional
+  std::function<std::vector<Member>()> members;                             // optional
 };
 
 // Push runs on gRPC's callback API (a reactor per stream, called on gRPC's own threads): a sync
@@ -55,6 +60,8 @@ class PeerService final
   grpc::Status Snapshot(grpc::ServerContext* context,
                         grpc::ServerReader<raftpb::SnapshotChunk>* reader,
                         raftpb::SnapshotAck* ack) override;
+  grpc::Status Membership(grpc::ServerContext* context, const raftpb::MembershipRequest* request,
+                          raftpb::MembershipReply* reply) override;
 
  private:
   class PushReactor;

@@ -51,7 +51,7 @@ struct Receiver {
         for (auto& f : frames)
           terms.push_back(std::get<raft::Message>(f).term);
       },
-      [this](uint64_t member) { return member == kSender && sender_removed.load(); }}};
+      [this](uint64_t member) { return member == kSender && sender_removed.load(); }, nullptr}};
   std::unique_ptr<grpc::Server> server;
 
   explicit Receiver(int port) : address("127.0.0.1:" + std::to_string(port)) {}
