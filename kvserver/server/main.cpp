@@ -4,9 +4,11 @@
 //
 // Stopping: SIGTERM/SIGINT (or this member's removal from the cluster) -> STOPPING=1, a leader
 // hands leadership over first, then both gRPC servers shut down and the process exits 0.
-// SIGHUP re-reads the TLS files (tls_reloader.h).
+// SIGHUP re-reads the TLS files (tls_reloader.h). A member started with `existing` that the
+// cluster never admitted stops with the reason (join_check.h) and exit code 2.
 // Exit codes: 0 = stopped as asked; 1 = failed while serving (a port could not be bound);
-// 2 = the operator must fix a flag, file or data dir.
+// 2 = the operator must fix a flag, file or data dir, or run `member add` first.
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <memory>
@@ -21,6 +23,7 @@
 #include "kvserver/server/grpc_options.h"
 #include "kvserver/server/log.h"
 #include "kvserver/server/node/bootstrap.h"
+#include "kvserver/server/node/join_check.h"
 #include "kvserver/server/node/node.h"
 #include "kvserver/server/node/state_image.h"
 #include "kvserver/server/sd_notify.h"
@@ -97,6 +100,40 @@ int restore_if_asked(const kvserver::server::ServerConfig& config) {
   }
   spdlog::info("restored data dir {} from {}", config.data_dir, config.restore_file);
   return 0;
+}
+
+// For a member started with `existing`: asks the other members of --initial-cluster whether the
+// cluster admitted it until a leader has contacted it (join_check.h); a restart is admitted at
+// once (its applied membership lists it) and asks no one.
+std::unique_ptr<kvserver::node::JoinWatcher> watch_join(
+    const kvserver::server::ServerConfig& config, const kvserver::node::Node& node,
+    kvserver::server::PeerDialCredentials* dial, StopLatch& latch, std::atomic<bool>& refused) {
+  if (config.initial_cluster_state != "existing") return nullptr;
+  kvserver::node::JoinWatcherOptions o;
+  o.self.id = node.id();
+  o.self.name = config.name;
+  for (const auto& u : config.advertise_peer)
+    o.self.peer_urls.push_back(u.text);
+  o.self.token = config.initial_cluster_token;
+  for (const auto& cm : config.cluster) {
+    bool own = false;
+    for (const auto& u : config.advertise_peer)
+      own = own || u.text == cm.peer_url.text;
+    if (!own) o.ask_urls.push_back(cm.peer_url.text);
+  }
+  o.dial = dial;
+  o.admitted = [&node] {
+    if (node.leader() != 0) return true;
+    for (const auto& m : node.members())
+      if (m.id == node.id()) return true;
+    return false;
+  };
+  o.refused = [&latch, &refused](const std::string& reason) {
+    spdlog::error("{}", reason);
+    refused = true;
+    latch.trigger("the cluster has not admitted this member");
+  };
+  return std::make_unique<kvserver::node::JoinWatcher>(std::move(o));
 }
 
 std::unique_ptr<grpc::Server> listen(grpc::ServerBuilder& builder, const char* what,
@@ -225,8 +262,11 @@ int run(const std::vector<std::string>& args) {
   spdlog::info("serving clients on {} URL(s), peers on {} URL(s)", config.listen_client.size(),
                config.listen_peer.size());
   status_line("waiting for a leader");
+  std::atomic<bool> join_refused{false};
+  auto join_watcher = watch_join(config, **node, dial->get(), latch, join_refused);
 
   std::string why = latch.wait();
+  join_watcher.reset();
   spdlog::info("stopping: {}", why);
   if (auto s = kvserver::server::notify_stopping(); !s) spdlog::warn("{}", s.error().message);
   (*node)->stop();  // a leader transfers leadership first
@@ -239,7 +279,7 @@ int run(const std::vector<std::string>& args) {
     reloader_ptr = nullptr;
   }
   spdlog::info("stopped");
-  return 0;
+  return join_refused ? kExitBadConfig : 0;
 }
 
 }  // namespace

@@ -5,7 +5,8 @@
 # two election timeouts and loses no acknowledged write; the killed member catches up (and, after a
 # longer absence, through a snapshot); a learner is added, joins with `existing`, is promoted;
 # move-leader; member remove stops the removed member; a member replaced at the same address
-# rejoins; SIGTERM exits 0.
+# rejoins; a member started with `existing` that the cluster never admitted (or removed) exits 2
+# with the fix; SIGTERM exits 0.
 #
 # Usage: kvserver_cluster_test.sh [KVSERVER_BIN] [PROVISION_BIN]  (defaults: build/bin/...)
 # Needs no root. Members are ended by PID on exit (lc_cleanup).
@@ -135,6 +136,18 @@ check "n$lag caught up" wait_for 15 far_caught_up
 check "n$lag caught up through a snapshot (log says installed)" \
   grep -q "installed snapshot at index" "$LC_WORK/n$lag.log"
 
+# ---- existing without member add: stopped with the fix, not left waiting ---------------------
+# etcd exits when its peers do not list a member started with `existing`. kvserver asks them too
+# (join_check.h) and, once the refusal has held for its grace, exits 2 naming the command to run.
+lc_start_member 4 existing "$LC_CLUSTER,n4=$(lc_peer_url 4)" --snapshot-count "$SNAPSHOT_COUNT"
+n4_exited() { ! kill -0 "${LC_PIDS[4]}" 2>/dev/null; }
+check "n4, started with existing but never added, stops by itself" wait_for 30 n4_exited
+lc_stop_member 4 KILL # only collects its exit status
+check "n4 exits 2 (got ${LC_EXIT[4]})" test "${LC_EXIT[4]}" = 2
+check "n4's log names the fix" grep -qF "etcdctl member add n4 --peer-urls=$(lc_peer_url 4)" "$LC_WORK/n4.log"
+out=$(lc_ctl member list)
+check "the cluster still has 3 members" test "$(grep -c started <<<"$out")" = 3
+
 # ---- learner: add, join with existing, promote ------------------------------------------------
 # Where the log stands when n4 is admitted: n4 may say READY only once it has applied that far.
 add_index=$(lc_ctl endpoint status -w json 2>/dev/null | grep -o '"raftIndex":[0-9]*' | cut -d: -f2 | sort -n | tail -1)
@@ -187,6 +200,14 @@ check "member remove n3 ($out)" contains "$out" "removed from cluster"
 n3_gone() { ! kill -0 "${LC_PIDS[3]}" 2>/dev/null; }
 check "the removed n3 stops by itself" wait_for 15 n3_gone
 lc_stop_member 3 KILL
+rm -rf "$LC_WORK/n3.data"
+# Started again, empty, before `member add`: the peers applied its removal and it says so.
+lc_start_member 3 existing "$LC_CLUSTER"
+n3_exited() { ! kill -0 "${LC_PIDS[3]}" 2>/dev/null; }
+check "the removed n3, started empty without member add, stops by itself" wait_for 30 n3_exited
+lc_stop_member 3 KILL # only collects its exit status
+check "it exits 2 (got ${LC_EXIT[3]})" test "${LC_EXIT[3]}" = 2
+check "its log says it was removed" grep -qF "applied its removal" "$LC_WORK/n3.log"
 rm -rf "$LC_WORK/n3.data"
 # Meanwhile the cluster takes more than one append's worth (1 MiB) of writes, so the new n3's
 # replay, from its predecessor's removal to its own admission, comes in several appends.
