@@ -12,7 +12,10 @@ std::string PeerService::check_sender(uint64_t cluster_id, uint64_t from, uint64
   uint64_t mine = callbacks_.cluster_id();
   if (mine != 0 && cluster_id != 0 && cluster_id != mine) {
     return "cluster id mismatch: this member is in cluster " + id_hex(mine) + ", the sender in " +
-           id_hex(cluster_id);
+           id_hex(cluster_id) +
+           " (a member that should join a running cluster is added with `etcdctl member add` "
+           "and started with an empty data dir and --initial-cluster-state existing; two "
+           "clusters must not share peer URLs)";
   }
   if (to != callbacks_.self_id()) {
     return "member id mismatch: this member is " + id_hex(callbacks_.self_id()) +
@@ -37,7 +40,10 @@ class PeerService::PushReactor final : public grpc::ServerReadReactor<raftpb::Me
     }
     if (std::string why = service_->check_sender(batch_.cluster_id(), batch_.from(), batch_.to());
         !why.empty()) {
-      spdlog::warn("refusing raft stream from {:x}: {}", batch_.from(), why);
+      uint64_t held = 0;
+      if (service_->refusal_log_.pass(batch_.from(), why, RepeatGate::Clock::now(), &held)) {
+        spdlog::warn("refusing raft stream from {:x}: {}{}", batch_.from(), why, repeat_note(held));
+      }
       Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, why));
       return;
     }

@@ -29,6 +29,7 @@
 
 #include "kvserver/api/raftpb/peer.grpc.pb.h"
 #include "kvserver/server/node/frame.h"
+#include "kvserver/server/node/repeat_gate.h"
 #include "kvserver/server/node_api.h"
 
 namespace kvserver::node {
@@ -70,6 +71,8 @@ class PeerService final
   std::string check_sender(uint64_t cluster_id, uint64_t from, uint64_t to) const;
 
   const PeerServiceCallbacks callbacks_;
+  // A refused sender redials every second: one line per sender a minute after the first.
+  mutable RepeatGate refusal_log_{std::chrono::minutes(1)};
 };
 
 }  // namespace kvserver::node

@@ -11,6 +11,7 @@
 #include "kvserver/raft/codec.h"
 #include "kvserver/server/flags.h"
 #include "kvserver/server/log.h"
+#include "kvserver/server/node/repeat_gate.h"
 
 namespace kvserver::node {
 namespace {
@@ -174,8 +175,13 @@ class PeerSender {
       set_up(false);
       const bool refused = st.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
                            st.error_code() == grpc::StatusCode::INVALID_ARGUMENT;
+      uint64_t held = 0;
+      if (refused &&
+          log_gate_.pass(kLogRefused, st.error_message(), RepeatGate::Clock::now(), &held)) {
+        spdlog::warn("peer {:x} refused our stream: {}{}", peer_id_, st.error_message(),
+                     repeat_note(held));
+      }
       if (refused) {
-        spdlog::warn("peer {:x} refused our stream: {}", peer_id_, st.error_message());
         if (callbacks_->on_refused) callbacks_->on_refused(peer_id_, st.error_message());
       } else if (st.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
         spdlog::warn("peer {:x} has no RaftPeer.Push: it runs an older kvserver; upgrade it",
@@ -270,11 +276,12 @@ class PeerSender {
 
   void set_up(bool up) {
     if (up_.exchange(up) == up) return;
-    if (up) {
-      spdlog::info("peer {:x}: stream up", peer_id_);
-    } else {
-      spdlog::info("peer {:x}: stream down", peer_id_);
-    }
+    // A peer that refuses us (another cluster, a removed member) cycles up and down every
+    // redial: after the first, one line a minute says how often.
+    const char* what = up ? "up" : "down";
+    uint64_t held = 0;
+    if (log_gate_.pass(up ? kLogUp : kLogDown, what, RepeatGate::Clock::now(), &held))
+      spdlog::info("peer {:x}: stream {}{}", peer_id_, what, repeat_note(held));
   }
 
   void snapshot_once(raft::Message m) {
@@ -330,8 +337,12 @@ class PeerSender {
     snap_busy_ = false;
   }
 
+  // log_gate_ keys: one per kind of line.
+  static constexpr uint64_t kLogUp = 1, kLogDown = 2, kLogRefused = 3;
+
   const uint64_t self_id_;
   const uint64_t peer_id_;
+  RepeatGate log_gate_{std::chrono::minutes(1)};
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::string> urls_;
