@@ -58,6 +58,7 @@
 #include "kvserver/server/node/peer_transport.h"
 #include "kvserver/server/node/proposal_batch.h"
 #include "kvserver/server/node/proposal_registry.h"
+#include "kvserver/server/node/reconfig_check.h"
 #include "kvserver/server/node/snapshot_writer.h"
 #include "kvserver/server/node_api.h"
 #include "kvserver/server/tls.h"
@@ -137,6 +138,8 @@ class Node final : public NodeApi {
   uint64_t propose_command(Command c, ProposalRegistry::Callback cb);  // returns request id
   void propose_conf(raft::ConfChange cc, ProposalRegistry::Callback cb);
   void on_frames(uint64_t from, std::vector<Frame> frames);  // one received batch, in order
+  // --strict-reconfig-check (reconfig_check.h): why `change` must not be proposed now, if so.
+  std::optional<ApiError> strict_reconfig(Reconfig change, uint64_t target) const;
   void vouch_alive();  // BusyWatch's thread: the loop is busy applying
 
   // The loop thread (node.cpp).

@@ -6,6 +6,7 @@
 
 #include "kvserver/raft/codec.h"
 #include "kvserver/server/flags.h"
+#include "kvserver/server/log.h"
 #include "kvserver/server/node/clock.h"
 #include "kvserver/server/node/command.h"
 #include "kvserver/server/node/node.h"
@@ -175,6 +176,21 @@ ProposalRegistry::Callback member_callback(NodeApi::Done<MemberChangeResult> don
 }
 }  // namespace
 
+std::optional<ApiError> Node::strict_reconfig(Reconfig change, uint64_t target) const {
+  if (!options_.config.strict_reconfig_check) return std::nullopt;
+  ReconfigView view;
+  view.self = id_;
+  view.members = membership_.members();
+  view.up_since = [this](uint64_t peer) { return transport_->up_since(peer); };
+  view.now = std::chrono::steady_clock::now();
+  std::optional<ApiError> refused = check_reconfig(change, target, view);
+  if (refused) {
+    spdlog::warn("refusing member {} {:x} (--strict-reconfig-check): {}", reconfig_name(change),
+                 target, refused->message);
+  }
+  return refused;
+}
+
 void Node::member_add(std::vector<std::string> peer_urls, bool is_learner,
                       Done<MemberChangeResult> done) {
   if (peer_urls.empty()) {
@@ -204,6 +220,11 @@ void Node::member_add(std::vector<std::string> peer_urls, bool is_learner,
     done(ApiError{ApiCode::kFailedPrecondition, "etcdserver: member ID already exist"});
     return;
   }
+  if (auto refused =
+          strict_reconfig(is_learner ? Reconfig::kAddLearner : Reconfig::kAddVoter, c.member.id)) {
+    done(*refused);
+    return;
+  }
   raft::ConfChange cc{
       is_learner ? raft::ConfChangeType::kAddLearner : raft::ConfChangeType::kAddVoter, c.member.id,
       encode_command(c)};
@@ -213,6 +234,10 @@ void Node::member_add(std::vector<std::string> peer_urls, bool is_learner,
 void Node::member_remove(uint64_t id, Done<MemberChangeResult> done) {
   if (!membership_.find(id)) {
     done(member_not_found());
+    return;
+  }
+  if (auto refused = strict_reconfig(Reconfig::kRemove, id)) {
+    done(*refused);
     return;
   }
   Command c;
@@ -254,6 +279,10 @@ void Node::member_promote(uint64_t id, Done<MemberChangeResult> done) {
   }
   if (!m->is_learner) {
     done(ApiError{ApiCode::kFailedPrecondition, "etcdserver: can only promote a learner member"});
+    return;
+  }
+  if (auto refused = strict_reconfig(Reconfig::kPromote, id)) {
+    done(*refused);
     return;
   }
   Command c;

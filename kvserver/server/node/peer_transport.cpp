@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 
 #include <grpcpp/grpcpp.h>
 
@@ -80,6 +81,11 @@ class PeerSender {
   }
 
   bool up() const { return up_; }
+  std::optional<std::chrono::steady_clock::time_point> up_since() const {
+    const int64_t ns = up_since_ns_.load();
+    if (ns == 0) return std::nullopt;
+    return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(ns));
+  }
 
   void send_snapshot(const raft::Message& m) {
     std::unique_lock lock(mu_);
@@ -276,6 +282,10 @@ class PeerSender {
 
   void set_up(bool up) {
     if (up_.exchange(up) == up) return;
+    up_since_ns_ = up ? std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count()
+                      : 0;
     // A peer that refuses us (another cluster, a removed member) cycles up and down every
     // redial: after the first, one line a minute says how often.
     const char* what = up ? "up" : "down";
@@ -354,7 +364,8 @@ class PeerSender {
   std::unique_ptr<grpc::ClientContext> ctx_;
   std::unique_ptr<grpc::ClientContext> snap_ctx_;
   bool snap_busy_ = false;
-  std::atomic<bool> up_{false};  // the stream is open and its last Write went through
+  std::atomic<bool> up_{false};          // the stream is open and its last Write went through
+  std::atomic<int64_t> up_since_ns_{0};  // steady clock when up_ last became true; 0 while down
   std::thread writer_;
   std::thread snap_thread_;
 };
@@ -400,6 +411,13 @@ bool PeerTransport::stream_up(uint64_t id) const {
   std::lock_guard lock(mu_);
   auto it = senders_.find(id);
   return it != senders_.end() && it->second->up();
+}
+
+std::optional<std::chrono::steady_clock::time_point> PeerTransport::up_since(uint64_t id) const {
+  std::lock_guard lock(mu_);
+  auto it = senders_.find(id);
+  if (it == senders_.end()) return std::nullopt;
+  return it->second->up_since();
 }
 
 bool PeerTransport::send(uint64_t to, std::string frame) {

@@ -31,6 +31,7 @@
 // Thread-safety: all public methods are thread-safe. Callbacks run on the senders' threads.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -38,6 +39,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -77,6 +79,9 @@ class PeerTransport {
   // soon as a peer is known and kept open while idle (an empty batch probes a quiet one every
   // second), so the first message after a long quiet does not wait for a handshake.
   bool stream_up(uint64_t id) const;
+  // Since when the stream to `id` has been up (as stream_up says); nullopt while it is down or
+  // `id` is unknown. --strict-reconfig-check counts a peer as connected after 5 s of this.
+  std::optional<std::chrono::steady_clock::time_point> up_since(uint64_t id) const;
 
   // Queues one encoded frame for `to`; false (and nothing sent) if `to` is unknown or its queue is
   // full.
