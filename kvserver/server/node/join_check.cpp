@@ -118,6 +118,14 @@ JoinWatcher::~JoinWatcher() {
 
 void JoinWatcher::run() {
   using Clock = std::chrono::steady_clock;
+  if (options_.ask_urls.empty()) {
+    if (options_.admitted && options_.admitted()) return;
+    spdlog::warn(
+        "--initial-cluster names no other member to ask whether the cluster admitted this one; "
+        "waiting for a leader to contact it (give --initial-cluster as `etcdctl member add` "
+        "prints it)");
+    return;
+  }
   std::optional<Clock::time_point> refused_since;
   Clock::time_point next_quiet_log = Clock::now() + std::chrono::seconds(10);
   while (true) {

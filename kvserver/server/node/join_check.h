@@ -22,7 +22,8 @@
 // member is admitted (assess_join, or the caller's `admitted` test, e.g. a leader has contacted
 // it). A refusal must hold for `grace` before on_refused(reason) is called, once: a follower asked
 // right after the `member add` may not have applied it yet. A peer that does not answer (down, an
-// older version without the RPC) counts as no answer.
+// older version without the RPC) counts as no answer. With no URL to ask, it says so once and
+// ends.
 //
 // Thread-safety: assess_join is a plain function. JoinWatcher: construct and destroy from one
 // thread; the callbacks run on its own thread.

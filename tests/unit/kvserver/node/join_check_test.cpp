@@ -1,7 +1,7 @@
 // JoinCheck: assess_join's verdicts and reasons on hand-made answers, then JoinWatcher asking a
 // real PeerService's Membership RPC over a loopback gRPC port (no TLS): a member the peer lists is
 // admitted without a refusal; one it does not list is refused once the grace has passed, with the
-// reason naming the fix.
+// reason naming the fix; with no URL to ask, the watcher ends without a verdict.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -206,5 +206,19 @@ TEST_CASE("JoinWatcher: an admitted member asks no one", "[join]") {
   JoinWatcher watcher(watch(peer, outcome, [] { return true; }));
   REQUIRE(eventually([&] { return watcher.done(); }));
   CHECK(peer.asked.load() == 0);
+  CHECK(outcome.count() == 0);
+}
+
+TEST_CASE("JoinWatcher: with no one to ask it ends without a verdict", "[join]") {
+  Outcome outcome;
+  JoinWatcherOptions o;
+  o.self = n4();
+  o.admitted = [] { return false; };
+  o.refused = [&outcome](const std::string& reason) {
+    std::lock_guard lock(outcome.mu);
+    outcome.refusals.push_back(reason);
+  };
+  JoinWatcher watcher(std::move(o));
+  REQUIRE(eventually([&] { return watcher.done(); }));
   CHECK(outcome.count() == 0);
 }
