@@ -20,6 +20,9 @@ namespace {
 constexpr auto kRedialBackoff = std::chrono::milliseconds(100);  // after frames were lost
 constexpr auto kIdleRedial = std::chrono::seconds(1);  // a peer that is down, nothing to send
 constexpr auto kIdleProbe = std::chrono::seconds(1);   // a quiet stream is checked this often
+// A refused stream learns it within a round trip of its first write; one that has stood this
+// long was not refused.
+constexpr auto kRefusalSettles = std::chrono::milliseconds(500);
 
 std::string sha256(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -178,12 +181,14 @@ class PeerSender {
     // cancelled (stop, new URLs). Returns whether the peer refused us.
     auto on_broken = [&] {
       grpc::Status st = end_stream(false);
-      set_up(false);
       const bool refused = st.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
                            st.error_code() == grpc::StatusCode::INVALID_ARGUMENT;
+      if (refused) refusing_ = true;  // before set_up: the warning below says "down" for it
+      set_up(false);
+      if (!refused) refusing_ = false;
       uint64_t held = 0;
       if (refused &&
-          log_gate_.pass(kLogRefused, st.error_message(), RepeatGate::Clock::now(), &held)) {
+          refusal_log_.pass(peer_id_, st.error_message(), RepeatGate::Clock::now(), &held)) {
         spdlog::warn("peer {:x} refused our stream: {}{}", peer_id_, st.error_message(),
                      repeat_note(held));
       }
@@ -251,7 +256,11 @@ class PeerSender {
           // Idle: a probe finds out whether the stream still stands (a Write is how a break
           // shows), so a peer that restarted is redialed now, not when a vote needs it.
           lock.unlock();
-          if (!probe() && on_broken()) back_off(true);  // else redial at once
+          if (probe()) {
+            stream_proven();
+          } else if (on_broken()) {
+            back_off(true);
+          }  // else redial at once
           continue;
         }
         std::size_t bytes = 0;
@@ -265,6 +274,7 @@ class PeerSender {
       if (write(mb)) {
         mb.clear_messages();
         retried = false;
+        stream_proven();
         continue;
       }
       const bool refused = on_broken();
@@ -286,12 +296,21 @@ class PeerSender {
                             std::chrono::steady_clock::now().time_since_epoch())
                             .count()
                       : 0;
-    // A peer that refuses us (another cluster, a removed member) cycles up and down every
-    // redial: after the first, one line a minute says how often.
-    const char* what = up ? "up" : "down";
-    uint64_t held = 0;
-    if (log_gate_.pass(up ? kLogUp : kLogDown, what, RepeatGate::Clock::now(), &held))
-      spdlog::info("peer {:x}: stream {}{}", peer_id_, what, repeat_note(held));
+    // A peer that refuses us (another cluster, a removed member) takes each redial's first
+    // probe, then refuses the stream: its up and down lines would repeat every second. The
+    // refusal warning (once a minute) speaks for them until a stream proves itself.
+    if (refusing_) return;
+    spdlog::info("peer {:x}: stream {}", peer_id_, up ? "up" : "down");
+  }
+
+  // A write went through on the current stream. Once that stream has stood for longer than a
+  // refusal takes to arrive, a peer that was refusing us no longer is: say the stream is up.
+  void stream_proven() {
+    if (!refusing_) return;
+    auto since = up_since();
+    if (!since || std::chrono::steady_clock::now() - *since < kRefusalSettles) return;
+    refusing_ = false;
+    spdlog::info("peer {:x}: stream up (no longer refused)", peer_id_);
   }
 
   void snapshot_once(raft::Message m) {
@@ -347,12 +366,13 @@ class PeerSender {
     snap_busy_ = false;
   }
 
-  // log_gate_ keys: one per kind of line.
-  static constexpr uint64_t kLogUp = 1, kLogDown = 2, kLogRefused = 3;
-
   const uint64_t self_id_;
   const uint64_t peer_id_;
-  RepeatGate log_gate_{std::chrono::minutes(1)};
+  // The writer thread only: the last stream was refused, and no stream since has proven itself
+  // (stream_proven). Its up/down lines are left out meanwhile; the refusal warning, through
+  // refusal_log_, comes once a minute with the count held back.
+  bool refusing_ = false;
+  RepeatGate refusal_log_{std::chrono::minutes(1)};
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::string> urls_;
