@@ -1,8 +1,8 @@
 // PeerTransport -> PeerService over a real loopback gRPC port (no TLS). The stream carries no
 // per-batch acks, so these pin down what the acks used to give: frames arrive in order, a
-// refusal (a removed member) reaches on_refused with its text, and a stream that broke (the
-// receiver went away) is reported and redialed, after which frames flow again. Streams are
-// dialed before anything is sent and kept up while idle.
+// refusal (a removed member) reaches on_refused with its text (logged once, not each redial),
+// and a stream that broke (the receiver went away) is reported and redialed, after which frames
+// flow again. Streams are dialed before anything is sent and kept up while idle.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -16,6 +16,7 @@
 #include "kvserver/server/node/peer_service.h"
 #include "kvserver/server/node/peer_transport.h"
 #include "tests/support/test_support.h"
+#include "tests/unit/kvserver/server/captured_log.h"
 
 using namespace kvserver;
 using namespace std::chrono_literals;
@@ -150,6 +151,43 @@ TEST_CASE("a removed member's stream is refused and it is told why", "[peer]") {
   }));
   CHECK(rx.received() == 0);
   CHECK(tx.unreachable.load() >= 1);
+  tx.transport.stop();
+  rx.stop();
+}
+
+TEST_CASE("a refusing peer is logged once per minute and its return is logged", "[peer]") {
+  server::testing::CapturedLog log;
+  Receiver rx(test_support::free_tcp_port());
+  rx.sender_removed = true;
+  rx.start();
+  Sender tx;
+  tx.dial(rx);
+  uint64_t term = 0;
+  auto refusals = [&] {
+    std::lock_guard lock(tx.mu);
+    return tx.refusals.size();
+  };
+  // Three refused redials (about a second apart).
+  REQUIRE(eventually([&] {
+    tx.transport.send(kReceiver, heartbeat(++term));
+    return refusals() >= 3;
+  }));
+  auto count = [&](const std::string& part) {
+    const std::string text = log.out.str();
+    std::size_t n = 0;
+    for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1))
+      ++n;
+    return n;
+  };
+  CHECK(count("refused our stream") == 1);
+  CHECK(count("refusing raft stream from") == 1);
+  CHECK(count("stream down") == 0);
+  CHECK(count("stream up") == 1);  // the first, before anyone knew
+  rx.sender_removed = false;
+  REQUIRE(eventually([&] {
+    tx.transport.send(kReceiver, heartbeat(++term));
+    return rx.received() > 0 && count("stream up (no longer refused)") == 1;
+  }));
   tx.transport.stop();
   rx.stop();
 }
