@@ -21,7 +21,10 @@
 // Write failed on a stream that had worked (most often one that broke while idle) is tried once
 // more on a fresh stream. The receiver's refusal (FAILED_PRECONDITION or INVALID_ARGUMENT, from
 // Finish()) also goes to on_refused(peer, reason). A full queue drops the new frame (and reports
-// unreachable). A snapshot's outcome goes to on_snapshot(peer, ok).
+// unreachable). A snapshot's outcome goes to on_snapshot(peer, ok). A refusing peer is redialed
+// every second but logged once a minute (repeat_gate.h), without an up/down pair per redial, until
+// a stream to it stands again ("stream up (no longer refused)"). up_since() feeds
+// --strict-reconfig-check (reconfig_check.h).
 //
 // Channels are dialed with PeerDialCredentials::current() at (re)connect time, so a SIGHUP reload
 // applies to the next connection. On loopback the kernel sources connections from 127.0.0.1; gRPC
