@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <optional>
@@ -83,7 +84,7 @@ class PeerSender {
     return true;
   }
 
-  bool up() const { return up_; }
+  bool up() const { return up_since_ns_.load() != 0; }
   std::optional<std::chrono::steady_clock::time_point> up_since() const {
     const int64_t ns = up_since_ns_.load();
     if (ns == 0) return std::nullopt;
@@ -290,12 +291,13 @@ class PeerSender {
     end_stream(true);
   }
 
+  // The writer thread only (the one writer of up_since_ns_), so test-then-set is safe.
   void set_up(bool up) {
-    if (up_.exchange(up) == up) return;
-    up_since_ns_ = up ? std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            std::chrono::steady_clock::now().time_since_epoch())
-                            .count()
-                      : 0;
+    if (this->up() == up) return;
+    const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+    up_since_ns_ = up ? std::max<int64_t>(now_ns, 1) : 0;  // 0 means down
     // A peer that refuses us (another cluster, a removed member) takes each redial's first
     // probe, then refuses the stream: its up and down lines would repeat every second. The
     // refusal warning (once a minute) speaks for them until a stream proves itself.
@@ -384,8 +386,9 @@ class PeerSender {
   std::unique_ptr<grpc::ClientContext> ctx_;
   std::unique_ptr<grpc::ClientContext> snap_ctx_;
   bool snap_busy_ = false;
-  std::atomic<bool> up_{false};          // the stream is open and its last Write went through
-  std::atomic<int64_t> up_since_ns_{0};  // steady clock when up_ last became true; 0 while down
+  // Since when (steady clock, ns) the stream has been open with its last Write through; 0 while
+  // it is not. up() and up_since() read it.
+  std::atomic<int64_t> up_since_ns_{0};
   std::thread writer_;
   std::thread snap_thread_;
 };
