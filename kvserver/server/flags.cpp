@@ -214,6 +214,9 @@ Result<ParsedFlags> parse_flags(const std::vector<std::string>& args) {
       ->capture_default_str();
   app.add_flag("--strict-reconfig-check", c.strict_reconfig_check,
                "Reject membership changes that might cause quorum loss (default true)");
+  app.add_flag("--unsafe-no-fsync", c.unsafe_no_fsync,
+               "Disable fsync: unsafe, a crash can lose acknowledged writes; for tests and "
+               "measurements only");
   app.add_option("--log-level", c.log_level, "debug, info, warn or error")->capture_default_str();
   app.add_option("--restore", c.restore_file,
                  "Seed an empty --data-dir from this kvserver snapshot file");

@@ -65,6 +65,8 @@ struct ServerConfig {
   std::string restore_file;              // --restore: seed data-dir from one of our snapshot files
   // Refuse membership changes that could cost quorum (etcd's default, and ours: OPERATIONS-FACTS).
   bool strict_reconfig_check = true;
+  // etcd's --unsafe-no-fsync (3.4.10+): no fsync at all; tests and measurements only.
+  bool unsafe_no_fsync = false;
   std::string log_level = "info";  // debug, info, warn, error (etcd 3.4's --log-level)
 
   // Filled by validate_config() from the strings above.

@@ -188,6 +188,14 @@ int run(const std::vector<std::string>& args) {
 
   spdlog::info("member {} starting: data-dir {}, {} member(s) in --initial-cluster ({})",
                config.name, config.data_dir, config.cluster.size(), config.initial_cluster_state);
+  if (config.unsafe_no_fsync) {
+    // Before the data dir is opened: the switch is process-wide (file_util.h).
+    storage::set_unsafe_no_fsync(true);
+    spdlog::warn(
+        "--unsafe-no-fsync: nothing is fsync'd; a crash or power loss can lose acknowledged "
+        "writes and leave this member inconsistent with the others. For tests and measurements "
+        "only: never on data you keep");
+  }
   auto client_creds = kvserver::server::make_server_credentials(config.client_tls, "");
   if (!client_creds) {
     spdlog::error("{}", client_creds.error().message);

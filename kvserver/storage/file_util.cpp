@@ -6,12 +6,37 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 namespace storage {
+
+namespace {
+std::atomic<bool> no_fsync{false};
+std::atomic<std::uint64_t> skipped{0};
+
+// True when the switch is on; counts the skipped sync.
+bool skip_sync() {
+  if (!no_fsync.load(std::memory_order_relaxed)) return false;
+  skipped.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+}  // namespace
+
+void set_unsafe_no_fsync(bool on) {
+  no_fsync.store(on);
+}
+
+bool unsafe_no_fsync() {
+  return no_fsync.load(std::memory_order_relaxed);
+}
+
+std::uint64_t skipped_syncs() {
+  return skipped.load();
+}
 
 void fail_stop(const std::string& what, int errno_value) {
   std::fprintf(stderr,
@@ -32,6 +57,7 @@ certs::Status ensure_dir(const std::string& dir) {
 }
 
 void sync_dir(const std::string& dir) {
+  if (skip_sync()) return;
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) fail_stop("open directory " + dir + " for fsync", errno);
   if (::fsync(fd) != 0) fail_stop("fsync directory " + dir, errno);
@@ -51,10 +77,12 @@ void pwrite_all(int fd, std::string_view data, std::uint64_t offset, const std::
 }
 
 void datasync(int fd, const std::string& path) {
+  if (skip_sync()) return;
   if (::fdatasync(fd) != 0) fail_stop("fdatasync " + path, errno);
 }
 
 void fullsync(int fd, const std::string& path) {
+  if (skip_sync()) return;
   if (::fsync(fd) != 0) fail_stop("fsync " + path, errno);
 }
 

@@ -6,7 +6,7 @@
 //
 // Reads return values (certs::Result) so open/recovery can report a damaged data dir as an Error.
 //
-// Thread-safety: free functions, no shared state.
+// Thread-safety: free functions; their one shared state is the --unsafe-no-fsync switch below.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +34,16 @@ void pwrite_all(int fd, std::string_view data, std::uint64_t offset, const std::
 // fdatasync / fsync of a file. Fail-stop, naming `path`.
 void datasync(int fd, const std::string& path);
 void fullsync(int fd, const std::string& path);
+
+// etcd's --unsafe-no-fsync: while on, datasync(), fullsync() and sync_dir() return at once and
+// snapshot files skip their fsyncs, so a crash or power loss can lose acknowledged writes. It is
+// for tests and for measuring what the disk costs (bench/kv), never for data anyone keeps.
+// Process-wide like the flag: set once at start, before any storage is opened.
+void set_unsafe_no_fsync(bool on);
+bool unsafe_no_fsync();
+// How many datasync(), fullsync() and sync_dir() calls the switch has skipped in this process, so a
+// test can tell it took effect.
+std::uint64_t skipped_syncs();
 
 // The whole content of a file.
 certs::Result<std::string> read_file(const std::string& path);

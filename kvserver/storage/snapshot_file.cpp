@@ -100,7 +100,8 @@ certs::Status write_snapshot_file(const std::string& path, const raft::SnapshotM
   certs::Status st = write_all(fd, header, tmp);
   if (st) st = durable ? write_paced(fd, header.size(), data, tmp) : write_all(fd, data, tmp);
   if (st) st = write_all(fd, trailer, tmp);
-  if (st && durable && ::fsync(fd) != 0) {
+  const bool sync = durable && !unsafe_no_fsync();
+  if (st && sync && ::fsync(fd) != 0) {
     st = certs::Error("fsync " + tmp + ": " + std::strerror(errno));
   }
   ::close(fd);
@@ -108,7 +109,7 @@ certs::Status write_snapshot_file(const std::string& path, const raft::SnapshotM
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     return certs::Error("rename " + tmp + " to " + path + ": " + std::strerror(errno));
   }
-  if (!durable) return st;
+  if (!sync) return st;
   const std::string dir = std::filesystem::path(path).parent_path().string();
   const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0 || ::fsync(dfd) != 0)

@@ -122,11 +122,14 @@ TEST_CASE("version and help flags are actions and not errors", "[flags]") {
   CHECK(h->help_text.find("--max-request-bytes") != std::string::npos);
 }
 
-TEST_CASE("etcd's strict-reconfig-check and log-level are understood", "[flags]") {
+TEST_CASE("etcd's strict-reconfig-check log-level and unsafe-no-fsync are understood", "[flags]") {
   ServerConfig c;
   REQUIRE(error_of({"--strict-reconfig-check=false", "--log-level", "debug"}, &c).empty());
   CHECK_FALSE(c.strict_reconfig_check);
   CHECK(c.log_level == "debug");
+  CHECK_FALSE(c.unsafe_no_fsync);
+  REQUIRE(error_of({"--unsafe-no-fsync"}, &c).empty());
+  CHECK(c.unsafe_no_fsync);
   CHECK_THAT(error_of({"--log-level", "chatty"}), Catch::Contains("--log-level"));
 }
 

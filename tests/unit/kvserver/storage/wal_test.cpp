@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "kvserver/storage/file_util.h"
 #include "tests/unit/kvserver/storage/test_util.h"
 
 using namespace storage;
@@ -91,6 +92,28 @@ TEST_CASE("one save is one fdatasync however many entries it holds (group commit
   CHECK(w->sync_count() == before + 1);
   w->save({1, 1, 5}, {});  // hard state alone still syncs
   CHECK(w->sync_count() == before + 2);
+}
+
+TEST_CASE("--unsafe-no-fsync: saves skip their fdatasync and still read back", "[wal]") {
+  struct SwitchOn {  // off again however the test ends: the switch is process-wide
+    SwitchOn() { set_unsafe_no_fsync(true); }
+    ~SwitchOn() { set_unsafe_no_fsync(false); }
+  };
+  TempDir t;
+  {
+    SwitchOn on;
+    auto w = open_ok({t.sub("wal"), 64 << 20, true});
+    const std::uint64_t skipped = skipped_syncs();
+    w->save({1, 1, 0}, make_entries(1, 8, 1, 256));
+    w->save({1, 1, 8}, make_entries(9, 16, 1, 256));
+    CHECK(skipped_syncs() >= skipped + 2);
+  }
+  const std::uint64_t skipped = skipped_syncs();
+  auto w = open_ok({t.sub("wal"), 64 << 20, true});
+  CHECK(w->last_index() == 16);
+  CHECK(all(*w) == make_entries(1, 16, 1, 256));
+  w->save({1, 1, 16}, make_entries(17, 17, 1, 256));
+  CHECK(skipped_syncs() == skipped);  // off again: nothing skipped
 }
 
 TEST_CASE("a conflicting suffix is replaced, and the replacement survives a restart", "[wal]") {
