@@ -34,7 +34,8 @@
 #      Go 1.19 does in whole milliseconds; here that, more than the servers, sets check perf's
 #      result (kvserver: ~25 of the 500 requests in flight, etcdctl asleep a third of the time
 #      with its next token due; step 0: endpoints that do no work but answer in 1 ms batches
-#      fail it). 1b shows what the servers sustain at the load check perf asks.
+#      fail it). 1b shows what the servers sustain at the load check perf asks. Each check perf
+#      run also reports how much of the machine was idle meanwhile (/proc/stat).
 #      Then on another fresh cluster:
 #   2. fill: Put every key of the key space once (100k keys of 256 B, 256 clients), then the RSS of
 #      the three members (sum of VmRSS) - measured first, so nothing else has touched the store;
@@ -42,6 +43,11 @@
 #      and 256 clients, each client one request in flight, clients sharing one TLS connection per
 #      member (like etcd's `benchmark --conns`), the leader's connection first so that one client
 #      talks to the leader: throughput, p50, p99 (bench_kv_load, see its header).
+# Then, for each system:
+#   4. what the disk costs it: on a fresh cluster started with etcd's --unsafe-no-fsync (no fsync at
+#      all; unsafe - a measure, never a way to run a member): in full runs check perf l, then fill
+#      and Put at 1 client. Set beside the figures with fsync, it shows which targets the disk
+#      decides here and which the CPU.
 # Then the table: both systems, the ratio kvserver/etcd and the issue's targets (kvserver passes
 # check perf l; Put throughput >= 2x etcd's and p99 <= etcd's at every concurrency; RSS with 100k
 # keys <= 1/2 etcd's). The load generator shares the 2 cores with the servers, equally for both.
@@ -134,10 +140,10 @@ load() { # load ARGS...: one bench_kv_load run against $EPS; prints its RESULT l
   grep '^RESULT ' <<<"$out"
 }
 
-fresh_cluster() { # fresh_cluster NAME: new data dirs, 3 members up, EPS = leader's URL first
+fresh_cluster() { # fresh_cluster NAME [FLAG...]: new data dirs, 3 members up (with FLAGs), EPS = leader's URL first
   local sys=$1 i deadline leader=""
   rm -rf "$LC_WORK"/n*.data
-  lc_start_cluster "${SERVER_FLAGS[@]}"
+  lc_start_cluster "${SERVER_FLAGS[@]}" "${@:2}"
   lc_wait_healthy 60 || die "$sys: cluster not healthy within 60 s"
   deadline=$((SECONDS + 30))
   while [ -z "$leader" ] && [ $SECONDS -lt $deadline ]; do
@@ -149,10 +155,12 @@ fresh_cluster() { # fresh_cluster NAME: new data dirs, 3 members up, EPS = leade
 stop_cluster() { local i; for i in 1 2 3; do lc_stop_member "$i"; done; }
 
 # check_perf_l KEY: `etcdctl check perf --load=l` against $EPS; sets R[KEY:perf_tput],
-# R[KEY:perf_slowest], R[KEY:perf_verdict] and R[KEY:perf_cpu], the cores etcdctl used (its user +
-# system time over the wall time it ran).
+# R[KEY:perf_slowest], R[KEY:perf_verdict], R[KEY:perf_cpu], the cores etcdctl used (its user +
+# system time over the wall time it ran), and R[KEY:perf_idle], the % of the machine left idle.
 check_perf_l() {
   local key=$1 out
+  local cpu0 cpu1
+  cpu0=$(head -1 /proc/stat)
   out=$(
     start=$EPOCHREALTIME
     LC_ENDPOINTS=$EPS lc_ctl --command-timeout 120s check perf --load=l --auto-compact 2>&1
@@ -161,6 +169,7 @@ check_perf_l() {
     echo "ETCDCTL_WALL $start $EPOCHREALTIME"
     times
   )
+  cpu1=$(head -1 /proc/stat)
   # etcdctl 3.4 prefixes a failed throughput with FAIL but not a failed slowest or stddev.
   printf '%s\n' "$out" | grep -E '^(PASS|FAIL|Slowest request|Stddev)' | sed 's/^/  check perf l: /' >&2
   R[$key:perf_tput]=$(sed -n "s/.*Throughput[^0-9]*\([0-9][0-9]*\) writes.*/\1/p" <<<"$out")
@@ -170,6 +179,10 @@ check_perf_l() {
   R[$key:perf_cpu]=$(awk '/^ETCDCTL_WALL/ { wall = $3 - $2 } END {
     split($1, u, "m"); split($2, s, "m"); sub("s", "", u[2]); sub("s", "", s[2])
     printf "%.2f", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) / wall }' <<<"$out")
+  # /proc/stat's cpu line: user nice system idle iowait irq softirq steal ...; idle = idle + iowait
+  R[$key:perf_idle]=$(printf '%s\n%s\n' "$cpu0" "$cpu1" | awk '{
+    t = 0; for (i = 2; i <= NF; i++) t += $i
+    if (NR == 1) { t0 = t; i0 = $5 + $6 } else printf "%.0f", 100 * ($5 + $6 - i0) / (t - t0) }')
 }
 
 # null_ceiling BATCH_US: check perf l against three bench_null_kv endpoints on the members'
@@ -236,12 +249,36 @@ bench_system() { # bench_system NAME BINARY
   stop_cluster
 }
 
+# no_fsync_step NAME BINARY: step 4, the system with --unsafe-no-fsync; results in R[NAME:nofsync:*].
+no_fsync_step() {
+  local sys=$1 line
+  LC_KVSERVER=$2
+  rm -f "$LC_WORK"/n*.log
+  echo "== $sys with --unsafe-no-fsync (a measure only)" >&2
+  if [ $PERF = 1 ]; then
+    fresh_cluster "$sys" --unsafe-no-fsync
+    check_perf_l "$sys:nofsync"
+    stop_cluster
+  fi
+  fresh_cluster "$sys" --unsafe-no-fsync
+  line=$(load --op fill --clients 256)
+  echo "  fill $KEYS keys: $line" >&2
+  line=$(load --op put --clients 1 --duration "$DURATION" --warmup "$WARMUP")
+  echo "  $line" >&2
+  for f in tput p50 p99; do
+    R[$sys:nofsync:put:1:$f]=$(field "$f$([ $f = tput ] || echo _ms)" "$line")
+  done
+  stop_cluster
+}
+
 NULL_BATCHES=(0 1000)
 if [ $PERF = 1 ]; then
   for b in "${NULL_BATCHES[@]}"; do null_ceiling "$b"; done
 fi
 bench_system kvserver "$KVSERVER"
 bench_system etcd "$ETCD"
+no_fsync_step kvserver "$KVSERVER"
+no_fsync_step etcd "$ETCD"
 
 # ---- the table ---------------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
@@ -268,6 +305,7 @@ if [ $PERF = 1 ]; then
     "kvserver PASS: $v"
   row "  slowest request (s)" "${R[kvserver:perf_slowest]}" "${R[etcd:perf_slowest]}" "" ""
   row "  etcdctl's CPU (cores)" "${R[kvserver:perf_cpu]}" "${R[etcd:perf_cpu]}" "" ""
+  row "  machine idle meanwhile (%)" "${R[kvserver:perf_idle]}" "${R[etcd:perf_idle]}" "" ""
   row "same load, paced on time (w/s)" "${R[kvserver:paced_tput]} ${R[kvserver:paced_verdict]}" \
     "${R[etcd:paced_tput]} ${R[etcd:paced_verdict]}" \
     "$(ratio "${R[kvserver:paced_tput]}" "${R[etcd:paced_tput]}")" "(1b; offered ${R[kvserver:paced_offered]} / ${R[etcd:paced_offered]})"
@@ -305,8 +343,28 @@ if [ $PERF = 1 ]; then
   for b in "${NULL_BATCHES[@]}"; do
     how="answering at once"
     [ "$b" = 0 ] || how="answering every $b us"
-    printf '  %-26s %6s w/s %-5s slowest %ss, etcdctl used %s cores\n' "$how" \
-      "${R[null:$b:perf_tput]}" "${R[null:$b:perf_verdict]}" "${R[null:$b:perf_slowest]}" \
-      "${R[null:$b:perf_cpu]}"
+    printf '  %-26s %6s w/s %-5s slowest %ss, etcdctl used %s cores, machine idle %s%%\n' \
+      "$how" "${R[null:$b:perf_tput]}" "${R[null:$b:perf_verdict]}" "${R[null:$b:perf_slowest]}" \
+      "${R[null:$b:perf_cpu]}" "${R[null:$b:perf_idle]}"
   done
+fi
+echo
+echo
+echo "What the disk costs (step 4): both systems again, each on a fresh cluster started with etcd's"
+echo "--unsafe-no-fsync (no fsync at all: a measure, never a way to run), beside kvserver's figures above:"
+row "" kvserver etcd ratio "kvserver with fsync, ratio"
+for f in tput p50 p99; do
+  name="Put c=1 (ops/s)"
+  [ $f = tput ] || name="  $f (ms)"
+  row "$name" "${R[kvserver:nofsync:put:1:$f]}" "${R[etcd:nofsync:put:1:$f]}" \
+    "$(ratio "${R[kvserver:nofsync:put:1:$f]}" "${R[etcd:nofsync:put:1:$f]}")" \
+    "${R[kvserver:put:1:$f]}, $(ratio "${R[kvserver:put:1:$f]}" "${R[etcd:put:1:$f]}")"
+done
+if [ $PERF = 1 ]; then
+  row "check perf l (writes/s)" "${R[kvserver:nofsync:perf_tput]} ${R[kvserver:nofsync:perf_verdict]}" \
+    "${R[etcd:nofsync:perf_tput]} ${R[etcd:nofsync:perf_verdict]}" \
+    "$(ratio "${R[kvserver:nofsync:perf_tput]}" "${R[etcd:nofsync:perf_tput]}")" \
+    "${R[kvserver:perf_tput]} ${R[kvserver:perf_verdict]}"
+  row "  machine idle meanwhile (%)" "${R[kvserver:nofsync:perf_idle]}" "${R[etcd:nofsync:perf_idle]}" "" \
+    "${R[kvserver:perf_idle]}"
 fi
