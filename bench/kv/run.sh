@@ -29,13 +29,17 @@
 #   1b. on another fresh cluster, the same load from bench_kv_load --rate: 500 clients, one TLS
 #      connection each per member as etcdctl's, 256 B random keys, 1 KiB values, 8000 requests
 #      started per second by a pacer that keeps time, 60 s; judged by check perf's own criteria
-#      (throughput > 90% of 8000, slowest < 0.5 s, stddev < 0.1 s). Why both: etcdctl's pacer (a
-#      Go rate.Limiter, burst 1) loses its turn whenever etcdctl's runtime sleeps in epoll, which
-#      Go 1.19 does in whole milliseconds; here that, more than the servers, sets check perf's
-#      result (kvserver: ~25 of the 500 requests in flight, etcdctl asleep a third of the time
-#      with its next token due; step 0: endpoints that do no work but answer in 1 ms batches
-#      fail it). 1b shows what the servers sustain at the load check perf asks. Each check perf
-#      run also reports how much of the machine was idle meanwhile (/proc/stat).
+#      (throughput > 90% of 8000, slowest < 0.5 s, stddev < 0.1 s). Why both: on 2 cores check
+#      perf l is CPU-bound against either server (each check perf run reports how much of the
+#      machine was idle meanwhile, from /proc/stat: 3-11% in the runs of 2026-11-27), and etcdctl
+#      itself takes 0.3-0.75 of the cores, more the faster it goes; on top of that its pacer (a Go
+#      rate.Limiter, burst 1) loses its turn whenever etcdctl's runtime sleeps in epoll, which Go
+#      1.19 does in whole milliseconds (step 0: endpoints that do no work but answer in 1 ms
+#      batches fail it with half the machine idle). And etcdctl's Go client costs the servers more
+#      per write: ad hoc on 2026-11-27, the three kvservers used 239 us of CPU per write under
+#      check perf l (5237 w/s) against 146 under 1b's load (7861 w/s), with 8.5 against 3.5 TCP
+#      segments per write on loopback (its connections answer each response with a BDP PING). 1b
+#      shows what the servers sustain at the load check perf asks, from a client that keeps time.
 #      Then on another fresh cluster:
 #   2. fill: Put every key of the key space once (100k keys of 256 B, 256 clients), then the RSS of
 #      the three members (sum of VmRSS) - measured first, so nothing else has touched the store;
