@@ -94,7 +94,7 @@ TEST_CASE("one save is one fdatasync however many entries it holds (group commit
   CHECK(w->sync_count() == before + 2);
 }
 
-TEST_CASE("--unsafe-no-fsync: saves skip their fdatasync and still read back", "[wal]") {
+TEST_CASE("with unsafe-no-fsync saves skip their fdatasync and still read back", "[wal]") {
   struct SwitchOn {  // off again however the test ends: the switch is process-wide
     SwitchOn() { set_unsafe_no_fsync(true); }
     ~SwitchOn() { set_unsafe_no_fsync(false); }
