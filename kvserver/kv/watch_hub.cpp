@@ -195,6 +195,17 @@ std::optional<WatchResponse> WatchHub::poll(WatchId id) {
   return resp;
 }
 
+std::optional<int64_t> WatchHub::progress(WatchId id) const {
+  std::lock_guard lk(mu_);
+  auto it = watchers_.find(id);
+  if (it == watchers_.end()) return std::nullopt;
+  const Watcher& w = *it->second;
+  if (!w.synced || w.catching_up || !w.pending.empty()) return std::nullopt;
+  // A synced watcher sees every published revision (publish() skips only what it does not
+  // match), so with nothing pending it has been handed everything up to published_rev_.
+  return published_rev_;
+}
+
 std::size_t WatchHub::unsynced_count() const {
   std::lock_guard lk(mu_);
   std::size_t n = 0;

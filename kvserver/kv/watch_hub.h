@@ -78,6 +78,12 @@ class WatchHub {
   // The next batch for `id`, or nothing if there is none now (or the id is unknown).
   std::optional<WatchResponse> poll(WatchId id);
 
+  // etcd's progress notification: the revision through which watcher `id` has been handed every
+  // event, when it is synced and has nothing waiting to be polled - every later event of it will
+  // carry a higher revision. Nothing for an unknown id, or one still catching up or with events
+  // pending (etcd notifies synced watchers only).
+  std::optional<int64_t> progress(WatchId id) const;
+
   // Apply thread: revision `rev` is committed with these events (apply order; prev_kv filled).
   void publish(int64_t rev, const std::vector<Event>& events);
   // The store was replaced by a snapshot at revision `rev`: every watcher catches up from history.

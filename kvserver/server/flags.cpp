@@ -1,9 +1,13 @@
 #include "kvserver/server/flags.h"
 
+#include <cctype>
 #include <charconv>
+#include <chrono>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
@@ -85,6 +89,40 @@ Status check_port_tls(const std::vector<Url>& listen, const std::string& listen_
   auto checked = check_tls_files(tls, prefix);
   if (!checked) return checked.error();
   return certs::ok_status();
+}
+
+// A Go duration as etcd's flags take them ("10m", "1s", "1m30s", "500ms", "1.5s"), in whole
+// milliseconds; nothing if `text` is not one.
+std::optional<std::chrono::milliseconds> parse_go_duration(std::string_view text) {
+  static const std::pair<std::string_view, double> kUnits[] = {
+      {"ns", 1e-6}, {"us", 1e-3}, {"\u00b5s", 1e-3}, {"ms", 1},
+      {"s", 1e3},   {"m", 60e3},  {"h", 3600e3}};
+  if (text.empty()) return std::nullopt;
+  double total_ms = 0;
+  while (!text.empty()) {
+    std::size_t digits = 0;
+    while (digits < text.size() &&
+           (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.'))
+      ++digits;
+    if (digits == 0) return std::nullopt;
+    double number = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + digits, number);
+    if (ec != std::errc() || end != text.data() + digits) return std::nullopt;
+    text.remove_prefix(digits);
+    std::size_t unit_len = 0;
+    double per_unit = 0;
+    for (const auto& [unit, ms] : kUnits) {  // longest match: "ms" before "m", "s"
+      if (text.substr(0, unit.size()) == unit && unit.size() > unit_len) {
+        unit_len = unit.size();
+        per_unit = ms;
+      }
+    }
+    if (unit_len == 0) return std::nullopt;
+    text.remove_prefix(unit_len);
+    total_ms += number * per_unit;
+  }
+  if (total_ms > 1e15) return std::nullopt;  // past int64 milliseconds' reach, or near it
+  return std::chrono::milliseconds(static_cast<int64_t>(total_ms));
 }
 
 }  // namespace
@@ -214,6 +252,10 @@ Result<ParsedFlags> parse_flags(const std::vector<std::string>& args) {
       ->capture_default_str();
   app.add_flag("--strict-reconfig-check", c.strict_reconfig_check,
                "Reject membership changes that might cause quorum loss (default true)");
+  app.add_option("--experimental-watch-progress-notify-interval", c.watch_progress_notify_interval,
+                 "How often watchers created with progress_notify hear how far they have seen "
+                 "(a duration: 10m, 30s, 500ms)")
+      ->capture_default_str();
   app.add_flag("--unsafe-no-fsync", c.unsafe_no_fsync,
                "Disable fsync: unsafe, a crash can lose acknowledged writes; for tests and "
                "measurements only");
@@ -318,6 +360,13 @@ Status validate_config(ServerConfig& c) {
   }
   if (c.election_timeout_ms > 50000) return Error("--election-timeout must be at most 50000 ms");
   if (c.snapshot_count == 0) return Error("--snapshot-count must be > 0 (default 10000)");
+  auto progress = parse_go_duration(c.watch_progress_notify_interval);
+  if (!progress || progress->count() <= 0) {
+    return Error("--experimental-watch-progress-notify-interval is \"" +
+                 c.watch_progress_notify_interval +
+                 "\"; give a positive duration such as 10m, 30s or 500ms (default 10m)");
+  }
+  c.watch_progress_notify = *progress;
   if (c.max_request_bytes == 0 || c.max_request_bytes > (64u << 20)) {
     return Error("--max-request-bytes must be between 1 and 67108864 (default 1572864)");
   }

@@ -14,6 +14,7 @@
 // Thread-safety: plain functions over values.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -65,6 +66,8 @@ struct ServerConfig {
   std::string restore_file;              // --restore: seed data-dir from one of our snapshot files
   // Refuse membership changes that could cost quorum (etcd's default, and ours: OPERATIONS-FACTS).
   bool strict_reconfig_check = true;
+  // etcd 3.4.11's --experimental-watch-progress-notify-interval, a Go duration.
+  std::string watch_progress_notify_interval = "10m";
   // etcd's --unsafe-no-fsync (3.4.10+): no fsync at all; tests and measurements only.
   bool unsafe_no_fsync = false;
   std::string log_level = "info";  // debug, info, warn, error (etcd 3.4's --log-level)
@@ -75,6 +78,7 @@ struct ServerConfig {
   std::vector<Url> listen_peer;
   std::vector<Url> advertise_peer;
   std::vector<ClusterMember> cluster;
+  std::chrono::milliseconds watch_progress_notify{std::chrono::minutes(10)};
 };
 
 struct ParsedFlags {

@@ -254,6 +254,7 @@ int run(const std::vector<std::string>& args) {
   kvserver::services::ServicesOptions sopts;
   sopts.max_request_bytes = config.max_request_bytes;
   sopts.election_timeout_ms = config.election_timeout_ms;
+  sopts.progress_notify_interval = config.watch_progress_notify;
   auto services = std::make_unique<kvserver::services::EtcdServices>(**node, sopts);
   grpc::ServerBuilder client_builder;
   kvserver::server::apply_client_port_options(client_builder, {config.max_request_bytes});

@@ -6,6 +6,7 @@
 #include "kvserver/server/services/leader_monitor.h"
 #include "kvserver/server/services/lease_service.h"
 #include "kvserver/server/services/maintenance_service.h"
+#include "kvserver/server/services/progress_ticker.h"
 #include "kvserver/server/services/read_pool.h"
 #include "kvserver/server/services/watch_service.h"
 
@@ -14,13 +15,15 @@ namespace kvserver::services {
 struct EtcdServices::Impl {
   Impl(NodeApi& node, const ServicesOptions& o)
       : monitor(node, o.election_timeout_ms),
+        ticker(o.progress_notify_interval),
         reads(o.read_threads),
         kv(node, reads, o.max_request_bytes),
-        watch(node, monitor),
+        watch(node, monitor, ticker),
         lease(node, monitor, reads),
         cluster(node),
         maintenance(node, o.version, o.snapshot_chunk_bytes) {}
   LeaderMonitor monitor;  // first: the stream services refer to it
+  ProgressTicker ticker;  // likewise, for the watch service
   ReadPool reads;
   KvService kv;
   WatchService watch;

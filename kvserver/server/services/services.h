@@ -29,6 +29,7 @@
 // gRPC thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -50,6 +51,9 @@ struct ServicesOptions {
   int64_t election_timeout_ms = 1000;
   // Threads that run reads after a read barrier, off the node's threads (read_pool.h).
   int read_threads = 2;
+  // --experimental-watch-progress-notify-interval: how often watchers created with
+  // progress_notify hear how far they have seen (progress_ticker.h). etcd's default, 10 minutes.
+  std::chrono::milliseconds progress_notify_interval{std::chrono::minutes(10)};
 };
 
 class EtcdServices {

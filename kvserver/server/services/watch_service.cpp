@@ -30,9 +30,11 @@ bool requires_leader(const grpc::CallbackServerContext* ctx) {
 
 class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResponse> {
  public:
-  WatchStream(NodeApi& node, LeaderMonitor& monitor, grpc::CallbackServerContext* ctx)
+  WatchStream(NodeApi& node, LeaderMonitor& monitor, ProgressTicker& ticker,
+              grpc::CallbackServerContext* ctx)
       : node_(node),
         monitor_(monitor),
+        ticker_(ticker),
         hub_(node.store().watch_hub()),
         ctx_(ctx),
         guard_(std::make_shared<Guard>()) {
@@ -95,7 +97,8 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
     std::vector<kv::WatchId> hub_ids;
     {
       std::lock_guard lk(guard_->mu);
-      guard_->stream = nullptr;  // late notifies now find nothing
+      guard_->stream = nullptr;  // late notifies and ticks now find nothing
+      if (ticker_token_ != 0) ticker_.remove(ticker_token_);
       for (const auto& [cid, hid] : by_client_)
         hub_ids.push_back(hid);
     }
@@ -139,6 +142,7 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
         cid = next_id_++;
       }
       by_client_[cid] = 0;  // reserved; the hub id follows below
+      if (req.progress_notify()) want_progress_locked(cid);
       resp.set_watch_id(cid);
       enqueue_locked(std::move(resp));  // queued before any event can be, so "created" comes first
     }
@@ -166,6 +170,7 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
       hid = it->second;
       by_client_.erase(it);
       by_hub_.erase(hid);
+      quiet_.erase(cid);
       ready_set_.erase(hid);
       WatchResponse resp;
       fill_header(node_.header(), node_.store().revision(), resp.mutable_header());
@@ -182,6 +187,37 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
     fill_header(node_.header(), node_.store().revision(), resp.mutable_header());
     resp.set_watch_id(kNoWatchId);
     enqueue_locked(std::move(resp));
+  }
+
+  // etcd's sws.progress: progress_notify watchers, each with whether no events went to it since
+  // the last tick. The stream joins the ticker with its first such watcher.
+  void want_progress_locked(int64_t cid) {
+    quiet_[cid] = true;
+    if (ticker_token_ != 0) return;
+    std::weak_ptr<Guard> weak = guard_;
+    ticker_token_ = ticker_.add([weak] {
+      auto g = weak.lock();
+      if (!g) return;
+      std::lock_guard lk(g->mu);
+      if (g->stream != nullptr) g->stream->on_tick_locked();
+    });
+  }
+
+  void on_tick_locked() {
+    if (finished_ || finish_pending_) return;
+    for (auto& [cid, quiet] : quiet_) {
+      auto it = by_client_.find(cid);
+      if (quiet && it != by_client_.end() && it->second != 0) {
+        if (std::optional<int64_t> rev = hub_.progress(it->second)) {
+          WatchResponse resp;
+          fill_header(node_.header(), *rev, resp.mutable_header());
+          resp.set_watch_id(cid);
+          out_.push_back(std::move(resp));
+        }
+      }
+      quiet = true;
+    }
+    pump_locked();
   }
 
   void on_ready_locked(kv::WatchId hid) {
@@ -221,10 +257,12 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
       fill_header(node_.header(), batch->revision, resp.mutable_header());
       for (const auto& e : batch->events)
         to_proto(e, resp.add_events());
+      if (auto q = quiet_.find(m->second); q != quiet_.end()) q->second = false;
       if (batch->canceled) {
         resp.set_canceled(true);
         resp.set_compact_revision(batch->compact_revision);
         resp.set_cancel_reason(kv::etcd_error(kv::ErrorCode::kCompacted).message());
+        quiet_.erase(m->second);
         by_client_.erase(m->second);
         by_hub_.erase(m);
         ready_set_.erase(hid);
@@ -257,6 +295,7 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
   NodeApi& node_;
   LeaderMonitor& monitor_;
   uint64_t monitor_token_ = 0;  // set in the constructor only
+  ProgressTicker& ticker_;
   kv::WatchHub& hub_;
   grpc::CallbackServerContext* const ctx_;
   std::shared_ptr<Guard> guard_;
@@ -267,6 +306,8 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
   std::unordered_map<kv::WatchId, int64_t> by_hub_;
   std::deque<kv::WatchId> ready_;
   std::unordered_set<kv::WatchId> ready_set_;
+  std::map<int64_t, bool> quiet_;  // client watch id -> no events sent since the last tick
+  uint64_t ticker_token_ = 0;      // set with the first progress_notify watcher
   std::deque<WatchResponse> out_;
   WatchResponse current_;  // the write in flight
   int64_t next_id_ = 0;    // etcd assigns ids from 0 per stream
@@ -280,7 +321,7 @@ class WatchStream final : public grpc::ServerBidiReactor<WatchRequest, WatchResp
 
 grpc::ServerBidiReactor<WatchRequest, WatchResponse>* WatchService::Watch(
     grpc::CallbackServerContext* ctx) {
-  return new WatchStream(node_, monitor_, ctx);
+  return new WatchStream(node_, monitor_, ticker_, ctx);
 }
 
 }  // namespace kvserver::services

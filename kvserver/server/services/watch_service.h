@@ -7,6 +7,10 @@
 // watch_id -1. Events go out in revision order, one response per hub batch (each txn's events
 // together). A start revision that was compacted away gets {canceled, compact_revision} and the
 // watcher ends (etcdctl then prints etcd's "required revision has been compacted").
+// A watcher created with progress_notify gets, every tick of the ProgressTicker
+// (progress_ticker.h), an empty response {watch_id, header.revision} saying it has seen everything
+// up to that revision - unless it was sent events since the last tick, or is not synced (still
+// catching up from history, or events wait for it): etcd 3.4's rules.
 // A stream whose metadata says `hasleader: true` (etcdctl's watch does) is refused with Unavailable
 // "etcdserver: no leader" while the member knows no leader, and ended with that error when the
 // member loses its leader for a while (leader_monitor.h).
@@ -22,12 +26,14 @@
 #include "kvserver/api/etcdserverpb/rpc.grpc.pb.h"
 #include "kvserver/server/node_api.h"
 #include "kvserver/server/services/leader_monitor.h"
+#include "kvserver/server/services/progress_ticker.h"
 
 namespace kvserver::services {
 
 class WatchService final : public etcdserverpb::Watch::CallbackService {
  public:
-  WatchService(NodeApi& node, LeaderMonitor& monitor) : node_(node), monitor_(monitor) {}
+  WatchService(NodeApi& node, LeaderMonitor& monitor, ProgressTicker& ticker)
+      : node_(node), monitor_(monitor), ticker_(ticker) {}
 
   grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>* Watch(
       grpc::CallbackServerContext* ctx) override;
@@ -35,6 +41,7 @@ class WatchService final : public etcdserverpb::Watch::CallbackService {
  private:
   NodeApi& node_;
   LeaderMonitor& monitor_;
+  ProgressTicker& ticker_;
 };
 
 }  // namespace kvserver::services

@@ -160,6 +160,29 @@ TEST_CASE("cancel stops delivery") {
   CHECK_FALSE(s.watch_hub().has_watchers());
 }
 
+TEST_CASE("progress: a synced watcher with nothing pending has seen the published revision") {
+  KvStore::Options opts;
+  opts.watch.max_pending_events = 2;
+  KvStore s(opts);
+  WatchHub& hub = s.watch_hub();
+  WatchId id = hub.watch(watch_key("k"), [](WatchId) {});
+  put(s, "other", "x");  // not its key: it has still seen revision 2
+  REQUIRE(hub.progress(id) == std::optional<int64_t>(2));
+  put(s, "k", "1");
+  CHECK_FALSE(hub.progress(id));  // an event waits to be polled
+  CHECK(drain(hub, id).size() == 1);
+  CHECK(hub.progress(id) == std::optional<int64_t>(3));
+  for (int i = 0; i < 3; ++i)
+    put(s, "k", std::to_string(i));  // past max_pending_events: unsynced
+  CHECK_FALSE(hub.progress(id));
+  CHECK(drain(hub, id).size() == 3);  // caught up from history, synced again
+  CHECK(hub.progress(id) == std::optional<int64_t>(6));
+  WatchId replay = hub.watch(watch_key("k", "", 1), [](WatchId) {});
+  CHECK_FALSE(hub.progress(replay));  // starts in the past: not synced until it has caught up
+  hub.cancel(id);
+  CHECK_FALSE(hub.progress(id));
+}
+
 TEST_CASE("a slow watcher falls back to history and catches up without gaps or repeats") {
   KvStore::Options opts;
   opts.watch.max_pending_events = 4;

@@ -2,6 +2,7 @@
 // fix.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -131,6 +132,26 @@ TEST_CASE("etcd's strict-reconfig-check log-level and unsafe-no-fsync are unders
   REQUIRE(error_of({"--unsafe-no-fsync"}, &c).empty());
   CHECK(c.unsafe_no_fsync);
   CHECK_THAT(error_of({"--log-level", "chatty"}), Catch::Contains("--log-level"));
+}
+
+TEST_CASE("the watch progress notify interval takes Go durations as etcd does", "[flags]") {
+  using std::chrono::milliseconds;
+  const std::string flag = "--experimental-watch-progress-notify-interval";
+  ServerConfig c;
+  REQUIRE(error_of({}, &c).empty());
+  CHECK(c.watch_progress_notify == std::chrono::minutes(10));  // etcd's default
+  REQUIRE(error_of({flag, "1m30s"}, &c).empty());
+  CHECK(c.watch_progress_notify == milliseconds(90000));
+  REQUIRE(error_of({flag, "500ms"}, &c).empty());
+  CHECK(c.watch_progress_notify == milliseconds(500));
+  REQUIRE(error_of({flag + "=1.5s"}, &c).empty());
+  CHECK(c.watch_progress_notify == milliseconds(1500));
+  REQUIRE(error_of({flag, "1h"}, &c).empty());
+  CHECK(c.watch_progress_notify == std::chrono::hours(1));
+  for (const char* bad : {"soon", "10", "0s", "5x", "m", "-1s", "1s2", "99999999999999999h"}) {
+    INFO(bad);
+    CHECK_THAT(error_of({flag, bad}), Catch::Contains(flag) && Catch::Contains("10m"));
+  }
 }
 
 TEST_CASE("unknown flags and bad numbers name the flag", "[flags]") {

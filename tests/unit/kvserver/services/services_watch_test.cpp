@@ -204,6 +204,61 @@ TEST_CASE("Watch: history replay honours the NOPUT filter, and duplicate ids are
   CHECK(p.events_size() == 0);
 }
 
+TEST_CASE("Watch: a progress_notify watcher hears how far it has seen and the others do not") {
+  kvserver::services::ServicesOptions options;
+  options.progress_notify_interval = std::chrono::milliseconds(100);
+  TestServer server(options);
+  auto kv = etcdserverpb::KV::NewStub(server.channel());
+  auto watch = etcdserverpb::Watch::NewStub(server.channel());
+  grpc::ClientContext ctx;
+  set_deadline(ctx);
+  auto s = watch->Watch(&ctx);
+  create(*s, "quiet", "");  // watch id 0: no progress_notify
+  REQUIRE(read(*s).created());
+  etcdserverpb::WatchRequest req;
+  req.mutable_create_request()->set_key("p");
+  req.mutable_create_request()->set_progress_notify(true);
+  REQUIRE(s->Write(req));
+  auto created = read(*s);
+  REQUIRE(created.created());
+  const int64_t id = created.watch_id();
+  REQUIRE(id == 1);
+
+  // Nothing written yet: a tick brings {watch_id, header.revision}, no events.
+  auto first = read(*s);
+  CHECK(first.watch_id() == id);
+  CHECK(first.events_size() == 0);
+  CHECK_FALSE(first.created());
+  CHECK_FALSE(first.canceled());
+  CHECK(first.header().revision() == 1);
+
+  // After events, later notifications never claim less than what the events said.
+  put(*kv, "quiet", "x");  // the other watcher's key: its event, never a notification
+  const int64_t rev = put(*kv, "p", "1");
+  bool saw_event = false;
+  int notifications_after = 0;
+  while (notifications_after < 2) {
+    auto r = read(*s);
+    CHECK_FALSE(r.canceled());
+    if (r.watch_id() == 0) {  // the quiet watcher: exactly its one event
+      REQUIRE(r.events_size() == 1);
+      CHECK(r.events(0).kv().key() == "quiet");
+      continue;
+    }
+    REQUIRE(r.watch_id() == id);
+    if (r.events_size() > 0) {
+      CHECK(r.events(0).kv().mod_revision() == rev);
+      saw_event = true;
+    } else if (saw_event) {
+      CHECK(r.header().revision() >= rev);
+      ++notifications_after;
+    } else {
+      CHECK(r.header().revision() < rev);  // a tick before the put's event went out
+    }
+  }
+  CHECK(saw_event);
+}
+
 TEST_CASE("Watch with hasleader metadata fails with etcd's no-leader error when there is none") {
   TestServer server;
   server.node().set_leader(false);
