@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # e2e: the real etcdctl 3.4 judges kvserver's etcd v3 client API on a real 3-node mTLS cluster.
 #
-# Usage: kvserver_etcdctl_test.sh [SERVER_BINARY]
+# Usage: kvserver_etcdctl_test.sh [SERVER_BINARY [WATCH_PROBE]]
 #   SERVER_BINARY  kvserver (default: $KVSERVER_BIN or build/kvserver/server/kvserver). Passing
 #                  Debian's `etcd` runs the very same checks against real etcd 3.4, which is how this
 #                  script's expectations were themselves checked (only the restore step differs:
 #                  `kvserver --restore FILE` vs `etcdctl snapshot restore`).
+#   WATCH_PROBE    tests/e2e/tools/watch_progress_probe (default: build/tests/), a gRPC client for
+#                  the watch progress notifications etcdctl 3.4 cannot ask for.
 #
 # The cluster runs on loopback (127.0.0.1, six free ports), each member a child of this script
 # with its own data dir, certificates from a throw-away CA made with openssl (ECDSA P-256; server
@@ -14,7 +16,8 @@
 #
 # Checks: put/get/prefix/del with -w json field by field (header: cluster_id, member_id, revision,
 # raft_term); txn both branches; watch sees another client's writes in order; compacted get and
-# watch fail with etcd's text; leases: grant, put --lease, timetolive --keys, keep-alive, revoke,
+# watch fail with etcd's text; a progress_notify watch hears how far it has seen (the probe;
+# members run with --experimental-watch-progress-notify-interval 500ms); leases: grant, put --lease, timetolive --keys, keep-alive, revoke,
 # expiry deletes keys; endpoint health/status --cluster (one leader); endpoint hashkv --cluster
 # (every member the same hash); snapshot save (size % 512 == 32) then restore into a fresh member
 # that serves the saved keys; `check perf --load=s` passes.
@@ -22,6 +25,7 @@ set -uo pipefail
 
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SERVER=${1:-${KVSERVER_BIN:-$REPO_DIR/build/bin/kvserver}}
+PROBE=${2:-$REPO_DIR/build/tests/watch_progress_probe}
 FLAVOUR=kvserver
 [ "$(basename "$SERVER")" = etcd ] && FLAVOUR=etcd
 WORK=$(mktemp -d /tmp/kvserver-etcdctl-e2e.XXXXXX)
@@ -50,6 +54,7 @@ command -v etcdctl >/dev/null || { echo "FAIL: etcdctl not installed (etcd-clien
 [ -n "$SERVER" ] && SERVER=$(realpath "$SERVER")
 [ -n "$SERVER" ] && [ -x "$SERVER" ] || { echo "FAIL: server binary ${1:-kvserver} not found; build the kvserver target first" >&2; exit 1; }
 echo "server: $SERVER ($FLAVOUR)"
+[ -x "$PROBE" ] || { echo "FAIL: $PROBE not found; build the watch_progress_probe target first" >&2; exit 1; }
 
 # ---- PKI ------------------------------------------------------------------------------------
 pki() (
@@ -108,7 +113,8 @@ start_member() {
     --cert-file "$WORK/server.crt" --key-file "$WORK/server.key" \
     --trusted-ca-file "$WORK/ca.crt" --client-cert-auth \
     --peer-cert-file "$WORK/server.crt" --peer-key-file "$WORK/server.key" \
-    --peer-trusted-ca-file "$WORK/ca.crt" --peer-client-cert-auth "$@" \
+    --peer-trusted-ca-file "$WORK/ca.crt" --peer-client-cert-auth \
+    --experimental-watch-progress-notify-interval 500ms "$@" \
     >"$WORK/$name.log" 2>&1 &
   PIDS+=($!)
 }
@@ -196,6 +202,28 @@ deadline=$((SECONDS + 15))
 while [ $SECONDS -lt $deadline ] && ! contains "$(cat "$WORK/watch.out")" "$want"; do sleep 0.1; done
 check "watch on one member sees other clients' writes in order" contains "$(cat "$WORK/watch.out")" "$want"
 kill -TERM "$watch_pid" 2>/dev/null
+
+# ---- watch progress notifications (etcdctl 3.4 cannot ask for them; the probe does) ----------
+"$PROBE" "$EP2" "$WORK/ca.crt" "$WORK/admin.crt" "$WORK/admin.key" pn 6 \
+  >"$WORK/progress.out" 2>"$WORK/progress.err" &
+probe_pid=$!
+PIDS+=("$probe_pid")
+deadline=$((SECONDS + 10))
+while [ $SECONDS -lt $deadline ] && ! grep -q '^created' "$WORK/progress.out"; do sleep 0.1; done
+out=$(ctl --endpoints="$EP1" put pn v1 -w json)
+prev=$(json_num revision "$out")
+wait "$probe_pid"
+probe_rc=$?
+out=$(cat "$WORK/progress.out")
+check "progress probe: the stream stayed up for its 6 s ($(cat "$WORK/progress.err"))" test "$probe_rc" = 0
+check "progress probe: created ($out)" grep -q '^created 0 ' <<<"$out"
+check "progress probe: the put's event ($prev)" grep -qx "event 0 $prev" <<<"$out"
+after=$(sed -n "/^event 0 $prev\$/,\$p" <<<"$out" | grep '^progress' || true)
+check "progress probe: notifications after the event, for watch 0, none below its revision" \
+  test -n "$after" -a -z "$(awk -v r="$prev" '$2 != 0 || $3 < r' <<<"$after")"
+before=$(sed "/^event 0 $prev\$/,\$d" <<<"$out" | grep '^progress' || true)
+check "progress probe: no notification before the event claims its revision" \
+  test -z "$(awk -v r="$prev" '$2 != 0 || $3 >= r' <<<"$before")"
 
 # ---- compaction ---------------------------------------------------------------------------
 for v in 1 2 3; do out=$(ctl --endpoints="$EP1" put ck "$v" -w json); done
