@@ -38,7 +38,7 @@
 #      batches fail it with half the machine idle). And etcdctl's Go client costs the servers more
 #      per write: ad hoc on 2026-11-27, the three kvservers used 239 us of CPU per write under
 #      check perf l (5237 w/s) against 146 under 1b's load (7861 w/s), with 8.5 against 3.5 TCP
-#      segments per write on loopback (its connections answer each response with a BDP PING). 1b
+#      segments per write on loopback (its Go client answers each response with a BDP PING). 1b
 #      shows what the servers sustain at the load check perf asks, from a client that keeps time.
 #      Then on another fresh cluster:
 #   2. fill: Put every key of the key space once (100k keys of 256 B, 256 clients), then the RSS of
@@ -352,7 +352,6 @@ if [ $PERF = 1 ]; then
       "${R[null:$b:perf_cpu]}" "${R[null:$b:perf_idle]}"
   done
 fi
-echo
 echo
 echo "What the disk costs (step 4): both systems again, each on a fresh cluster started with etcd's"
 echo "--unsafe-no-fsync (no fsync at all: a measure, never a way to run), beside kvserver's figures above:"
