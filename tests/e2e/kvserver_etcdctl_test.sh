@@ -17,10 +17,11 @@
 # Checks: put/get/prefix/del with -w json field by field (header: cluster_id, member_id, revision,
 # raft_term); txn both branches; watch sees another client's writes in order; compacted get and
 # watch fail with etcd's text; a progress_notify watch hears how far it has seen (the probe;
-# members run with --experimental-watch-progress-notify-interval 500ms); leases: grant, put --lease, timetolive --keys, keep-alive, revoke,
-# expiry deletes keys; endpoint health/status --cluster (one leader); endpoint hashkv --cluster
-# (every member the same hash); snapshot save (size % 512 == 32) then restore into a fresh member
-# that serves the saved keys; `check perf --load=s` passes.
+# members run with --experimental-watch-progress-notify-interval 500ms); leases: grant,
+# put --lease, timetolive --keys, keep-alive, revoke, expiry deletes keys; endpoint health/status
+# --cluster (one leader); endpoint hashkv --cluster (every member the same hash); snapshot save
+# (size % 512 == 32) then restore into a fresh member that serves the saved keys; `check perf
+# --load=s` passes.
 set -uo pipefail
 
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -211,19 +212,19 @@ PIDS+=("$probe_pid")
 deadline=$((SECONDS + 10))
 while [ $SECONDS -lt $deadline ] && ! grep -q '^created' "$WORK/progress.out"; do sleep 0.1; done
 out=$(ctl --endpoints="$EP1" put pn v1 -w json)
-prev=$(json_num revision "$out")
+pn_rev=$(json_num revision "$out")
 wait "$probe_pid"
 probe_rc=$?
 out=$(cat "$WORK/progress.out")
 check "progress probe: the stream stayed up for its 6 s ($(cat "$WORK/progress.err"))" test "$probe_rc" = 0
 check "progress probe: created ($out)" grep -q '^created 0 ' <<<"$out"
-check "progress probe: the put's event ($prev)" grep -qx "event 0 $prev" <<<"$out"
-after=$(sed -n "/^event 0 $prev\$/,\$p" <<<"$out" | grep '^progress' || true)
+check "progress probe: the put's event ($pn_rev)" grep -qx "event 0 $pn_rev" <<<"$out"
+after=$(sed -n "/^event 0 $pn_rev\$/,\$p" <<<"$out" | grep '^progress' || true)
 check "progress probe: notifications after the event, for watch 0, none below its revision" \
-  test -n "$after" -a -z "$(awk -v r="$prev" '$2 != 0 || $3 < r' <<<"$after")"
-before=$(sed "/^event 0 $prev\$/,\$d" <<<"$out" | grep '^progress' || true)
+  test -n "$after" -a -z "$(awk -v r="$pn_rev" '$2 != 0 || $3 < r' <<<"$after")"
+before=$(sed "/^event 0 $pn_rev\$/,\$d" <<<"$out" | grep '^progress' || true)
 check "progress probe: no notification before the event claims its revision" \
-  test -z "$(awk -v r="$prev" '$2 != 0 || $3 >= r' <<<"$before")"
+  test -z "$(awk -v r="$pn_rev" '$2 != 0 || $3 >= r' <<<"$before")"
 
 # ---- compaction ---------------------------------------------------------------------------
 for v in 1 2 3; do out=$(ctl --endpoints="$EP1" put ck "$v" -w json); done
